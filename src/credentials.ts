@@ -1,0 +1,75 @@
+import * as yaml from 'js-yaml'
+import { InputError } from './errors.js'
+
+export interface Credential {
+  registry: string
+  username: string
+  password: string
+}
+
+/** The hosts under which Docker Hub credentials are stored by `docker login`. */
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+
+export function canonicalRegistry(host: string): string {
+  const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '')
+  return DOCKER_HUB.has(lower) ? 'docker.io' : lower
+}
+
+/** Parses the `registry-auth` YAML list; an empty document means no logins. */
+export function parseRegistryAuth(text: string, input: string): Credential[] {
+  if (!text.trim()) return []
+  if (/^\t/m.test(text)) {
+    throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"')
+  }
+  let doc: unknown
+  try {
+    doc = yaml.load(text)
+  } catch (e: unknown) {
+    // js-yaml's message quotes the offending line, which may hold a password.
+    const mark = (e as { mark?: { line?: number } }).mark
+    const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : ''
+    throw new InputError(input, `is not valid YAML${where}: expected a list of {registry, username, password}`)
+  }
+  if (doc === null || doc === undefined) return []
+  if (!Array.isArray(doc)) {
+    throw new InputError(input, 'is not a YAML list: expected items like "- registry: ghcr.io" with username and password')
+  }
+  return doc.map((item: unknown, i: number) => {
+    const n = i + 1
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new InputError(input, `item ${n} is not a mapping: expected {registry, username, password}`)
+    }
+    const entry = item as Record<string, unknown>
+    for (const key of Object.keys(entry)) {
+      if (!['registry', 'username', 'password'].includes(key)) {
+        throw new InputError(input, `item ${n} has an unknown key "${key}": expected registry, username and password`)
+      }
+    }
+    const field = (key: string): string => {
+      const value = entry[key]
+      if (typeof value === 'number') return String(value)
+      if (typeof value !== 'string' || value.trim() === '') {
+        throw new InputError(input, `item ${n} has no ${key}: expected {registry, username, password}, each a non-empty string`)
+      }
+      return value.trim()
+    }
+    const registry = field('registry')
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(canonicalRegistry(registry)) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(registry)) {
+      throw new InputError(input, `item ${n} has registry "${registry}": expected a host[:port] like ghcr.io`)
+    }
+    return { registry: canonicalRegistry(registry), username: field('username'), password: field('password') }
+  })
+}
+
+/**
+ * The logins this step makes: the explicit credentials, plus ghcr.io with the job
+ * token when an image lives there and nothing else covers it.
+ */
+export function planLogins(explicit: Credential[], images: string[], githubToken: string, actor: string): Credential[] {
+  const logins = explicit.map(c => ({ ...c, registry: canonicalRegistry(c.registry) }))
+  const onGhcr = images.some(image => image.startsWith('ghcr.io/'))
+  if (onGhcr && githubToken && actor && !logins.some(c => c.registry === 'ghcr.io')) {
+    logins.push({ registry: 'ghcr.io', username: actor, password: githubToken })
+  }
+  return logins
+}

@@ -1,0 +1,212 @@
+import * as core from '@actions/core'
+import * as crypto from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { build, mergeLabels, type BuildPlan } from './build.js'
+import { buildkitdConfig, builderName, createBuilder, withHostNetwork } from './builder.js'
+import { checkBuildx, installBuildx } from './buildx.js'
+import { readRunContext, type RunContext } from './context.js'
+import { planLogins, type Credential } from './credentials.js'
+import { missingPlatforms, platformDigests } from './digests.js'
+import { DockerCli, type Docker } from './docker.js'
+import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
+import { errorMessage } from './errors.js'
+import { readInputs, type Inputs } from './inputs.js'
+import { login } from './login.js'
+import { writeOutputs, type ReleaseResult } from './outputs.js'
+import { formatPlatform, hostPlatform } from './platforms.js'
+import { installEmulators, planEmulation, readEmulators } from './qemu.js'
+import { isLoopbackRegistry, registryHost } from './reference.js'
+import * as state from './state.js'
+import { deriveTags, imageRefs, ociLabels, type TagPlan } from './tags.js'
+
+/** Everything main decides before the first side effect. */
+export interface ReleasePlan {
+  ctx: RunContext
+  inputs: Inputs
+  tags: TagPlan
+  refs: string[]
+  push: boolean
+  logins: Credential[]
+}
+
+export function planRelease(ctx: RunContext, inputs: Inputs): ReleasePlan {
+  const tags = deriveTags(ctx, { version: inputs.version, tags: inputs.tags, latest: inputs.latest })
+  const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequest(ctx.eventName))
+  // Without a push nothing needs the job token; explicit credentials still serve private base images.
+  const logins = planLogins(inputs.credentials, push ? inputs.images : [], inputs.githubToken, ctx.actor)
+  return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins }
+}
+
+function isPullRequest(eventName: string): boolean {
+  return eventName === 'pull_request' || eventName === 'pull_request_target'
+}
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now()
+  return core.group(name, async () => {
+    try {
+      return await fn()
+    } finally {
+      core.info(`${name}: ${((Date.now() - started) / 1000).toFixed(1)}s`)
+    }
+  })
+}
+
+export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
+  state.markMainStarted()
+  try {
+    const ctx = readRunContext()
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+    const inputs = readInputs({ workspace, repository: ctx.repository, actor: ctx.actor })
+    for (const notice of inputs.notices) core.notice(notice)
+    const plan = planRelease(ctx, inputs)
+    core.info(`Version ${plan.tags.version}; ${plan.tags.latestReason}`)
+    const result = await release(docker, plan)
+    await writeOutputs(result)
+  } catch (e: unknown) {
+    core.setFailed(errorMessage(e))
+  }
+}
+
+async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
+  const { inputs, ctx } = plan
+  const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
+
+  await phase('Buildx', async () => {
+    if (inputs.buildxVersion) {
+      docker.buildxPath = await installBuildx(inputs.buildxVersion)
+      state.saveBuildxPath(docker.buildxPath)
+    }
+    core.info(`buildx ${await checkBuildx(docker)}`)
+  })
+
+  await phase('QEMU', async () => {
+    const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu)
+    if (emulation.native.length) core.info(`native: ${emulation.native.join(', ')}`)
+    if (emulation.emulated.length) core.info(`already emulated: ${emulation.emulated.join(', ')}`)
+    if (emulation.uncovered.length) {
+      core.warning(`qemu is false and no emulator is registered for ${emulation.uncovered.join(', ')}: RUN steps for them will fail with "exec format error"`)
+    }
+    if (emulation.install.length === 0) {
+      core.info('no emulator to install')
+      return
+    }
+    core.info(`installing emulators: ${emulation.install.join(', ')}`)
+    await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms)
+  })
+
+  if (plan.logins.length > 0) {
+    await phase('Login', async () => {
+      if (inputs.logout) {
+        // Saved first: the post step removes it even if the step dies mid-login.
+        const dir = path.join(tempDir, 'docker-config')
+        state.saveDockerConfig(dir)
+        createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry))
+        process.env.DOCKER_CONFIG = dir
+      }
+      const done: string[] = []
+      for (const credential of plan.logins) {
+        if (inputs.logout) state.saveLogins([...done, credential.registry])
+        await login(docker, credential)
+        done.push(credential.registry)
+        core.info(`logged in to ${credential.registry} as ${credential.username}`)
+      }
+    })
+  }
+
+  const builder = await phase('Builder', async () => {
+    if (inputs.builder) {
+      core.info(`using the existing builder ${inputs.builder}`)
+      return inputs.builder
+    }
+    if (inputs.driver === 'docker') {
+      core.info('driver docker: building with the Docker engine\'s own builder')
+      return 'default'
+    }
+    const name = builderName(ctx.runId, ctx.runAttempt, crypto.randomBytes(3).toString('hex'))
+    const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? [])
+    const network = withHostNetwork(inputs.driver, inputs.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)))
+    if (network.reason) core.info(network.reason)
+    const userConfig = inputs.buildkitdConfig
+      ? fs.readFileSync(path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), inputs.buildkitdConfig), 'utf8')
+      : inputs.buildkitdConfigInline
+    const config = buildkitdConfig(userConfig, { insecureRegistries: inputs.insecureRegistries, registryMirrors: inputs.registryMirrors })
+    for (const host of config.skipped) core.warning(`the BuildKit config already has a [registry."${host}"] section; insecure-registries/registry-mirrors leave it as it is`)
+    let configFile = ''
+    if (config.toml) {
+      configFile = path.join(tempDir, 'buildkitd.toml')
+      fs.writeFileSync(configFile, config.toml)
+    }
+    if (inputs.cleanup) state.saveBuilder(name)
+    await createBuilder(docker, {
+      name,
+      driver: inputs.driver,
+      driverOpts: network.driverOpts,
+      endpoint: inputs.endpoint,
+      configFile,
+      platforms: inputs.platforms.map(formatPlatform)
+    })
+    return name
+  })
+
+  const metadataFile = path.join(tempDir, 'metadata.json')
+  const labels = Object.entries(ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '')).map(
+    ([k, v]) => `${k}=${v}`
+  )
+  const buildPlan: BuildPlan = {
+    builder,
+    context: inputs.context,
+    file: inputs.file,
+    platforms: inputs.platforms.map(formatPlatform),
+    tags: plan.refs,
+    labels: mergeLabels(labels, inputs.labels),
+    annotations: inputs.annotations,
+    buildArgs: inputs.buildArgs,
+    target: inputs.target,
+    secrets: inputs.secrets,
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    provenance: inputs.provenance,
+    sbom: inputs.sbom,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
+    push: plan.push,
+    metadataFile
+  }
+  await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan))
+
+  const metadata = fs.existsSync(metadataFile) ? fs.readFileSync(metadataFile, 'utf8') : '{}'
+  const result: ReleaseResult = {
+    version: plan.tags.version,
+    images: inputs.images,
+    tags: plan.refs,
+    pushed: plan.push,
+    digest: '',
+    digests: {},
+    metadata
+  }
+  if (!plan.push) return result
+
+  await phase('Digests', async () => {
+    const digest = (JSON.parse(metadata) as Record<string, unknown>)['containerimage.digest']
+    if (typeof digest !== 'string' || !digest) {
+      throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
+    }
+    result.digest = digest
+    result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan)
+    for (const [platform, platformDigest] of Object.entries(result.digests)) core.info(`${platform}  ${platformDigest}`)
+  })
+  return result
+}
+
+async function readDigests(docker: Docker, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
+  const inspected = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true })
+  const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
+  const missing = missingPlatforms(found, plan.inputs.platforms)
+  if (missing.length > 0) {
+    throw new Error(`The pushed index ${ref} has no manifest for ${missing.join(', ')}: the build did not produce every requested platform`)
+  }
+  return found.platforms
+}

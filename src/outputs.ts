@@ -1,0 +1,62 @@
+import * as core from '@actions/core'
+import { platformOutputKey } from './platforms.js'
+
+/** Output names, written once: action.yml declares the same. */
+export const Output = {
+  digest: 'digest',
+  digests: 'digests',
+  version: 'version',
+  tags: 'tags',
+  images: 'images',
+  metadata: 'metadata'
+} as const
+
+export function platformDigestOutput(platform: string): string {
+  return `digest-${platformOutputKey(platform)}`
+}
+
+export interface ReleaseResult {
+  version: string
+  images: string[]
+  /** Full references, image:tag. */
+  tags: string[]
+  pushed: boolean
+  /** Index (or single manifest) digest pushed under the tags; empty when nothing was pushed. */
+  digest: string
+  /** platform → image manifest digest, in the requested order. */
+  digests: Record<string, string>
+  metadata: string
+}
+
+/** Every output the step sets, as name → value; pure, so it is tested directly. */
+export function outputValues(result: ReleaseResult): Record<string, string> {
+  const values: Record<string, string> = {
+    [Output.version]: result.version,
+    [Output.images]: result.images.join('\n'),
+    [Output.tags]: result.tags.join('\n'),
+    [Output.digest]: result.digest,
+    [Output.digests]: JSON.stringify(result.digests),
+    [Output.metadata]: result.metadata
+  }
+  for (const [platform, digest] of Object.entries(result.digests)) values[platformDigestOutput(platform)] = digest
+  return values
+}
+
+export function summaryMarkdown(result: ReleaseResult): string {
+  const out: string[] = ['## Multiarch release', '']
+  out.push(`Version **${result.version}**${result.pushed ? '' : ' (not pushed)'}`, '')
+  if (result.digest) out.push(`Index digest: \`${result.digest}\``, '')
+  out.push('| tag |', '| --- |', ...result.tags.map(tag => `| \`${tag}\` |`), '')
+  const platforms = Object.entries(result.digests)
+  if (platforms.length > 0) {
+    out.push('| platform | digest |', '| --- | --- |', ...platforms.map(([p, d]) => `| ${p} | \`${d}\` |`), '')
+  }
+  return out.join('\n')
+}
+
+export async function writeOutputs(result: ReleaseResult): Promise<void> {
+  for (const [name, value] of Object.entries(outputValues(result))) core.setOutput(name, value)
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(summaryMarkdown(result)).write()
+  }
+}
