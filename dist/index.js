@@ -44978,14 +44978,14 @@ const KNOWN_ARCHITECTURES = [
 const EXPECTED_FORM = 'expected os/arch[/variant], e.g. linux/amd64, linux/arm64, linux/arm/v7; ' +
     `known architectures: ${KNOWN_ARCHITECTURES.join(', ')}`;
 // Variants each architecture may carry after normalization; an architecture missing here
-// takes none. arm64 v8.x/v9.x name the ISA extensions buildx and the OCI image index accept.
+// takes none. The arm64 ones follow Go's GOARM64 levels (v8.0-v8.9, v9.0-v9.5).
 const VARIANTS = {
     amd64: ['v2', 'v3', 'v4'],
     arm: ['v5', 'v6', 'v7', 'v8'],
     arm64: [
         ...Array.from({ length: 9 }, (_, i) => `v8.${i + 1}`),
         'v9',
-        ...Array.from({ length: 6 }, (_, i) => `v9.${i + 1}`)
+        ...Array.from({ length: 5 }, (_, i) => `v9.${i + 1}`)
     ]
 };
 /** Applies the aliases and defaults of containerd's platforms.Normalize; never throws. */
@@ -47616,7 +47616,19 @@ const Input = {
     registryMirrors: 'registry-mirrors',
     builder: 'builder',
     buildxVersion: 'buildx-version',
-    cleanup: 'cleanup'
+    cleanup: 'cleanup',
+    pushByDigest: 'push-by-digest',
+    mergeDigests: 'merge-digests',
+    append: 'append',
+    preflight: 'preflight',
+    composeFile: 'compose-file',
+    verify: 'verify',
+    smokeTest: 'smoke-test',
+    smokeTestTimeout: 'smoke-test-timeout',
+    archive: 'archive',
+    archiveFormat: 'archive-format',
+    archiveCompression: 'archive-compression',
+    retries: 'retries'
 };
 const DRIVERS = ['docker-container', 'docker', 'kubernetes', 'remote'];
 function inputs_text(name) {
@@ -47663,8 +47675,10 @@ function readInputs(env) {
         throw new InputError(Input.platforms, 'is empty: expected os/arch[/variant] items, e.g. linux/amd64,linux/arm64');
     }
     const platforms = parsePlatforms(platformItems, Input.platforms);
+    const mergeDigests = inputs_text(Input.mergeDigests);
     const context = inputs_text(Input.context) || '.';
-    const remoteContext = isRemoteContext(context);
+    // A merge builds nothing, so its job needs no checkout and no Dockerfile.
+    const remoteContext = isRemoteContext(context) || mergeDigests !== '';
     if (!remoteContext)
         insideWorkspace(Input.context, context, env.workspace, 'directory');
     let file = inputs_text(Input.file);
@@ -47723,6 +47737,16 @@ function readInputs(env) {
     if (builder && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(builder)) {
         throw new InputError(Input.builder, `"${builder}" is not a builder name: expected letters, digits, "_", "." and "-"`);
     }
+    const pushByDigest = bool(Input.pushByDigest);
+    if (pushByDigest && mergeDigests) {
+        throw new InputError(Input.pushByDigest, `cannot be combined with ${Input.mergeDigests}: a step either builds one leg by digest or merges the legs`);
+    }
+    const composeFile = inputs_text(Input.composeFile);
+    if (composeFile)
+        insideWorkspace(Input.composeFile, composeFile, env.workspace, 'file');
+    const archive = inputs_text(Input.archive);
+    if (archive)
+        insideWorkspace(Input.archive, archive, env.workspace, 'any');
     return {
         images,
         platforms,
@@ -47758,8 +47782,27 @@ function readInputs(env) {
         builder,
         buildxVersion,
         cleanup: bool(Input.cleanup),
+        pushByDigest,
+        mergeDigests,
+        append: core/* getInput */.V4(Input.append, { trimWhitespace: false }),
+        preflight: oneOf(Input.preflight, ['true', 'false', 'warn']),
+        composeFile,
+        verify: oneOf(Input.verify, ['true', 'false', 'strict']),
+        smokeTest: inputs_text(Input.smokeTest),
+        smokeTestTimeoutSeconds: integer(Input.smokeTestTimeout, 1, 3600),
+        archive,
+        archiveFormat: oneOf(Input.archiveFormat, ['docker', 'oci']),
+        archiveCompression: oneOf(Input.archiveCompression, ['none', 'gzip', 'zstd']),
+        retries: integer(Input.retries, 0, 10),
         notices
     };
+}
+function integer(name, min, max) {
+    const raw = inputs_text(name);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        throw new InputError(name, `"${raw}" is not a whole number from ${min} to ${max}`);
+    }
+    return Number(raw);
 }
 function requiredText(name, expected) {
     const value = inputs_text(name);
@@ -47812,12 +47855,15 @@ function explicitCredentials(firstImage, actor, notices) {
 function isRemoteContext(context) {
     return /^(https?:\/\/|git@|git:\/\/|github\.com\/)/.test(context);
 }
+/** Resolves a path input against the workspace; `any` only checks that it stays inside (it may not exist yet). */
 function insideWorkspace(name, value, workspace, kind) {
     const resolved = external_node_path_namespaceObject.resolve(workspace, value);
     const relative = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(workspace), resolved);
     if (relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative)) {
         throw new InputError(name, `"${value}" is outside the workspace: expected a path inside the checkout`);
     }
+    if (kind === 'any')
+        return;
     let stat;
     try {
         stat = external_node_fs_namespaceObject.statSync(resolved);

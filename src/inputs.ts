@@ -46,7 +46,19 @@ export const Input = {
   registryMirrors: 'registry-mirrors',
   builder: 'builder',
   buildxVersion: 'buildx-version',
-  cleanup: 'cleanup'
+  cleanup: 'cleanup',
+  pushByDigest: 'push-by-digest',
+  mergeDigests: 'merge-digests',
+  append: 'append',
+  preflight: 'preflight',
+  composeFile: 'compose-file',
+  verify: 'verify',
+  smokeTest: 'smoke-test',
+  smokeTestTimeout: 'smoke-test-timeout',
+  archive: 'archive',
+  archiveFormat: 'archive-format',
+  archiveCompression: 'archive-compression',
+  retries: 'retries'
 } as const
 
 export type Tristate = 'auto' | 'true' | 'false'
@@ -96,6 +108,20 @@ export interface Inputs {
   builder: string
   buildxVersion: string
   cleanup: boolean
+  pushByDigest: boolean
+  /** Raw merge-digests text; empty means build. */
+  mergeDigests: string
+  /** Raw append YAML. */
+  append: string
+  preflight: 'true' | 'false' | 'warn'
+  composeFile: string
+  verify: 'true' | 'false' | 'strict'
+  smokeTest: string
+  smokeTestTimeoutSeconds: number
+  archive: string
+  archiveFormat: 'docker' | 'oci'
+  archiveCompression: 'none' | 'gzip' | 'zstd'
+  retries: number
   /** Lower-casing and similar fixes made to the inputs, for the log. */
   notices: string[]
 }
@@ -154,8 +180,10 @@ export function readInputs(env: InputEnvironment): Inputs {
   }
   const platforms = parsePlatforms(platformItems, Input.platforms)
 
+  const mergeDigests = text(Input.mergeDigests)
   const context = text(Input.context) || '.'
-  const remoteContext = isRemoteContext(context)
+  // A merge builds nothing, so its job needs no checkout and no Dockerfile.
+  const remoteContext = isRemoteContext(context) || mergeDigests !== ''
   if (!remoteContext) insideWorkspace(Input.context, context, env.workspace, 'directory')
   let file = text(Input.file)
   if (!remoteContext) {
@@ -218,6 +246,15 @@ export function readInputs(env: InputEnvironment): Inputs {
     throw new InputError(Input.builder, `"${builder}" is not a builder name: expected letters, digits, "_", "." and "-"`)
   }
 
+  const pushByDigest = bool(Input.pushByDigest)
+  if (pushByDigest && mergeDigests) {
+    throw new InputError(Input.pushByDigest, `cannot be combined with ${Input.mergeDigests}: a step either builds one leg by digest or merges the legs`)
+  }
+  const composeFile = text(Input.composeFile)
+  if (composeFile) insideWorkspace(Input.composeFile, composeFile, env.workspace, 'file')
+  const archive = text(Input.archive)
+  if (archive) insideWorkspace(Input.archive, archive, env.workspace, 'any')
+
   return {
     images,
     platforms,
@@ -253,8 +290,28 @@ export function readInputs(env: InputEnvironment): Inputs {
     builder,
     buildxVersion,
     cleanup: bool(Input.cleanup),
+    pushByDigest,
+    mergeDigests,
+    append: core.getInput(Input.append, { trimWhitespace: false }),
+    preflight: oneOf(Input.preflight, ['true', 'false', 'warn'] as const),
+    composeFile,
+    verify: oneOf(Input.verify, ['true', 'false', 'strict'] as const),
+    smokeTest: text(Input.smokeTest),
+    smokeTestTimeoutSeconds: integer(Input.smokeTestTimeout, 1, 3600),
+    archive,
+    archiveFormat: oneOf(Input.archiveFormat, ['docker', 'oci'] as const),
+    archiveCompression: oneOf(Input.archiveCompression, ['none', 'gzip', 'zstd'] as const),
+    retries: integer(Input.retries, 0, 10),
     notices
   }
+}
+
+function integer(name: string, min: number, max: number): number {
+  const raw = text(name)
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new InputError(name, `"${raw}" is not a whole number from ${min} to ${max}`)
+  }
+  return Number(raw)
 }
 
 function requiredText(name: string, expected: string): string {
@@ -309,12 +366,14 @@ export function isRemoteContext(context: string): boolean {
   return /^(https?:\/\/|git@|git:\/\/|github\.com\/)/.test(context)
 }
 
-function insideWorkspace(name: string, value: string, workspace: string, kind: 'file' | 'directory'): void {
+/** Resolves a path input against the workspace; `any` only checks that it stays inside (it may not exist yet). */
+function insideWorkspace(name: string, value: string, workspace: string, kind: 'file' | 'directory' | 'any'): void {
   const resolved = path.resolve(workspace, value)
   const relative = path.relative(path.resolve(workspace), resolved)
   if (relative.startsWith('..') || path.isAbsolute(relative)) {
     throw new InputError(name, `"${value}" is outside the workspace: expected a path inside the checkout`)
   }
+  if (kind === 'any') return
   let stat: fs.Stats
   try {
     stat = fs.statSync(resolved)
