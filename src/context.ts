@@ -1,4 +1,4 @@
-import * as github from '@actions/github'
+import * as fs from 'node:fs'
 
 /** What the rest of the action needs to know about the run, as plain data. */
 export interface RunContext {
@@ -67,20 +67,29 @@ export function fromGitHubContext(ctx: GitHubContextLike): RunContext {
   return run
 }
 
-/** The run context of the current workflow run. */
-export function readRunContext(): RunContext {
-  const ctx = github.context
+/**
+ * The run context of the current workflow run, read from the runner's
+ * environment and event file the way `@actions/github`'s Context does; that
+ * module is not imported here because it loads the whole REST client, which
+ * every run would pay for at startup and only the `latest` check needs.
+ */
+export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext {
+  let payload: Record<string, unknown> = {}
+  if (env.GITHUB_EVENT_PATH && fs.existsSync(env.GITHUB_EVENT_PATH)) {
+    payload = record(JSON.parse(fs.readFileSync(env.GITHUB_EVENT_PATH, 'utf8'))) ?? {}
+  }
+  const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '').split('/')
   return fromGitHubContext({
-    eventName: ctx.eventName,
-    ref: ctx.ref,
-    sha: ctx.sha,
-    repo: ctx.repo,
-    actor: ctx.actor,
-    serverUrl: ctx.serverUrl,
-    apiUrl: ctx.apiUrl,
-    runId: ctx.runId,
-    runAttempt: positiveInt(ctx.runAttempt) ?? parseCount(process.env.GITHUB_RUN_ATTEMPT),
-    payload: ctx.payload as Record<string, unknown>
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    ref: env.GITHUB_REF ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    repo: { owner, repo },
+    actor: env.GITHUB_ACTOR ?? '',
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    runId: parseCount(env.GITHUB_RUN_ID) ?? 0,
+    runAttempt: parseCount(env.GITHUB_RUN_ATTEMPT),
+    payload
   })
 }
 

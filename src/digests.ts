@@ -32,7 +32,10 @@ export function platformDigests(raw: string, topDigest: string, requested: Platf
   try {
     doc = JSON.parse(raw)
   } catch (e: unknown) {
-    throw new Error(`The manifest of ${topDigest} is not JSON (${e instanceof Error ? e.message : String(e)}): ${excerpt(raw)}`)
+    throw new Error(
+      `The manifest of ${topDigest} is not JSON (${e instanceof Error ? e.message : String(e)}): ${excerpt(raw)}`,
+      { cause: e }
+    )
   }
   if (!isObject(doc)) {
     throw new Error(`The manifest of ${topDigest} is not an image index or manifest: ${excerpt(raw)}`)

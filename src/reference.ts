@@ -11,10 +11,12 @@ export interface ImageName {
 
 export const DOCKER_HUB = 'docker.io'
 
-// The name grammar of distribution/reference, on lower-cased input.
+// The name grammar of distribution/reference, on lower-cased input. Its path separator
+// "[-]*" is written "-+" here: the same language, but without the empty alternative that makes
+// a backtracking engine take exponential time on a long name with one bad character at the end.
 const DOMAIN_COMPONENT = '(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])'
 const DOMAIN_RE = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-f0-9:]+\\])(?::[0-9]+)?$`)
-const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$/
+const PATH_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const NAME_MAX_LENGTH = 255
 
 const EXPECTED_FORM =

@@ -230,6 +230,8 @@ function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name)
 }
 
+// By code point, so an emoji on the boundary is not cut into half a surrogate pair.
 function truncate(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text
+  const chars = Array.from(text)
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : text
 }
