@@ -31854,6 +31854,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
   Vt: () => (/* binding */ getBooleanInput),
   V4: () => (/* binding */ getInput),
   Gu: () => (/* binding */ getState),
@@ -31865,11 +31866,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
   z: () => (/* reexport */ summary),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getIDToken, getMultilineInput, markdownSummary, platform, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, error, exportVariable, getIDToken, getMultilineInput, markdownSummary, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -35165,8 +35167,10 @@ function buildArgs(plan) {
     for (const annotation of plan.annotations)
         args.push('--annotation', annotation);
     plan.secrets.forEach((secret, i) => args.push('--secret', `id=${secret.id},env=${secretEnvName(i)}`));
-    for (const tag of plan.tags)
-        args.push('--tag', tag);
+    const outputs = plan.outputs ?? [];
+    if (outputs.length === 0)
+        for (const tag of plan.tags)
+            args.push('--tag', tag);
     for (const from of plan.cacheFrom)
         args.push('--cache-from', from);
     for (const to of plan.cacheTo)
@@ -35179,7 +35183,9 @@ function buildArgs(plan) {
         args.push('--no-cache');
     if (plan.pull)
         args.push('--pull');
-    if (plan.push)
+    for (const output of outputs)
+        args.push('--output', output);
+    if (plan.push && outputs.length === 0)
         args.push('--push');
     args.push('--metadata-file', plan.metadataFile);
     // `--` keeps a context that starts with "-" from being read as a flag.
@@ -35257,7 +35263,8 @@ function tomlString(value) {
     return JSON.stringify(value);
 }
 async function createBuilder(docker, spec) {
-    await docker.buildx(createArgs(spec));
+    // Silent for the same reason as the QEMU install: it runs concurrently with it.
+    await docker.buildx(createArgs(spec), { silent: true });
 }
 /** Removes a builder; an already missing builder counts as removed. */
 async function removeBuilder(docker, name) {
@@ -39533,6 +39540,64 @@ function removePrivateConfig(dir) {
     external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
 }
 
+;// CONCATENATED MODULE: ./src/phases.ts
+
+const live = {
+    info: message => core/* info */.pq(message),
+    warning: (message, properties) => core/* warning */.$e(message, properties)
+};
+function seconds(since) {
+    return `${((Date.now() - since) / 1000).toFixed(1)}s`;
+}
+/** One collapsible log group with its duration; output streams as it happens. */
+async function phase(name, fn) {
+    const started = Date.now();
+    return core/* group */.Os(name, async () => {
+        try {
+            return await fn(live);
+        }
+        finally {
+            core/* info */.pq(`${name}: ${seconds(started)}`);
+        }
+    });
+}
+/**
+ * Runs independent phases at the same time (QEMU install and login need not
+ * wait for the builder to boot). Groups cannot interleave in the log, so each
+ * phase's lines are held and printed as its own group once all have settled;
+ * the first failure is then rethrown.
+ */
+async function concurrently(phases) {
+    const held = phases.map(() => []);
+    const durations = [];
+    const results = await Promise.allSettled(phases.map(async (p, i) => {
+        const started = Date.now();
+        const log = {
+            info: message => held[i].push(() => core/* info */.pq(message)),
+            warning: (message, properties) => held[i].push(() => core/* warning */.$e(message, properties))
+        };
+        try {
+            await p.run(log);
+        }
+        finally {
+            durations[i] = seconds(started);
+        }
+    }));
+    phases.forEach((p, i) => {
+        core/* startGroup */.Oh(p.name);
+        for (const line of held[i])
+            line();
+        const result = results[i];
+        if (result.status === 'rejected')
+            core/* info */.pq(`${p.name} failed`);
+        core/* info */.pq(`${p.name}: ${durations[i]}`);
+        core/* endGroup */.N4();
+    });
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+}
+
 ;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/CsvError.js
 class CsvError extends Error {
   constructor(code, message, options, ...contexts) {
@@ -42194,7 +42259,8 @@ function installArgs(image, architectures) {
 }
 /** Installs the planned emulators and checks the kernel now has them. */
 async function installEmulators(docker, image, plan, requested, dir = BINFMT_DIR) {
-    await docker.run(installArgs(image, plan.install));
+    // Silent: it runs beside other phases, whose logs must not interleave; a failure carries its stderr.
+    await docker.run(installArgs(image, plan.install), { silent: true });
     const usable = new Set(readEmulators(dir).filter(e => e.enabled && e.fixBinary).map(e => e.handler));
     const still = requested.filter(p => {
         const arch = qemuArchitecture(p);
@@ -42461,6 +42527,7 @@ function truncate(text, max = 40) {
 
 
 
+
 function planRelease(ctx, inputs) {
     const tags = deriveTags(ctx, { version: inputs.version, tags: inputs.tags, latest: inputs.latest });
     const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequest(ctx.eventName));
@@ -42470,17 +42537,6 @@ function planRelease(ctx, inputs) {
 }
 function isPullRequest(eventName) {
     return eventName === 'pull_request' || eventName === 'pull_request_target';
-}
-async function phase(name, fn) {
-    const started = Date.now();
-    return core/* group */.Os(name, async () => {
-        try {
-            return await fn();
-        }
-        finally {
-            core/* info */.pq(`${name}: ${((Date.now() - started) / 1000).toFixed(1)}s`);
-        }
-    });
 }
 async function run(docker = new DockerCli()) {
     markMainStarted();
@@ -42500,96 +42556,139 @@ async function run(docker = new DockerCli()) {
     }
 }
 async function release(docker, plan) {
-    const { inputs, ctx } = plan;
+    const { inputs } = plan;
     const tempDir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'multiarch-release-'));
-    await phase('Buildx', async () => {
+    await phase('Buildx', async (log) => {
         if (inputs.buildxVersion) {
             docker.buildxPath = await installBuildx(inputs.buildxVersion);
             saveBuildxPath(docker.buildxPath);
         }
-        core/* info */.pq(`buildx ${await checkBuildx(docker)}`);
+        log.info(`buildx ${await checkBuildx(docker)}`);
     });
-    await phase('QEMU', async () => {
-        const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu);
-        if (emulation.native.length)
-            core/* info */.pq(`native: ${emulation.native.join(', ')}`);
-        if (emulation.emulated.length)
-            core/* info */.pq(`already emulated: ${emulation.emulated.join(', ')}`);
-        if (emulation.uncovered.length) {
-            core/* warning */.$e(`qemu is false and no emulator is registered for ${emulation.uncovered.join(', ')}: RUN steps for them will fail with "exec format error"`);
-        }
-        if (emulation.install.length === 0) {
-            core/* info */.pq('no emulator to install');
-            return;
-        }
-        core/* info */.pq(`installing emulators: ${emulation.install.join(', ')}`);
-        await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms);
-    });
-    if (plan.logins.length > 0) {
-        await phase('Login', async () => {
-            if (inputs.logout) {
-                // Saved first: the post step removes it even if the step dies mid-login.
-                const dir = external_node_path_namespaceObject.join(tempDir, 'docker-config');
-                saveDockerConfig(dir);
-                createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry));
-                process.env.DOCKER_CONFIG = dir;
-            }
-            const done = [];
-            for (const credential of plan.logins) {
-                if (inputs.logout)
-                    saveLogins([...done, credential.registry]);
-                await login(docker, credential);
-                done.push(credential.registry);
-                core/* info */.pq(`logged in to ${credential.registry} as ${credential.username}`);
-            }
-        });
+    if (plan.logins.length > 0 && inputs.logout) {
+        // Saved first: the post step removes it even if the step dies mid-login.
+        const dir = external_node_path_namespaceObject.join(tempDir, 'docker-config');
+        saveDockerConfig(dir);
+        createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry));
+        process.env.DOCKER_CONFIG = dir;
     }
-    const builder = await phase('Builder', async () => {
-        if (inputs.builder) {
-            core/* info */.pq(`using the existing builder ${inputs.builder}`);
-            return inputs.builder;
+    let builder = '';
+    await concurrently([
+        { name: 'QEMU', run: log => setUpEmulation(docker, inputs, log) },
+        { name: 'Login', run: log => logIn(docker, plan, log) },
+        {
+            name: 'Builder',
+            run: async (log) => {
+                builder = await setUpBuilder(docker, plan, tempDir, log);
+            }
         }
-        if (inputs.driver === 'docker') {
-            core/* info */.pq('driver docker: building with the Docker engine\'s own builder');
-            return 'default';
-        }
-        const name = builderName(ctx.runId, ctx.runAttempt, external_node_crypto_.randomBytes(3).toString('hex'));
-        const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? []);
-        const network = withHostNetwork(inputs.driver, inputs.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)));
-        if (network.reason)
-            core/* info */.pq(network.reason);
-        const userConfig = inputs.buildkitdConfig
-            ? external_node_fs_namespaceObject.readFileSync(external_node_path_namespaceObject.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), inputs.buildkitdConfig), 'utf8')
-            : inputs.buildkitdConfigInline;
-        const config = buildkitdConfig(userConfig, { insecureRegistries: inputs.insecureRegistries, registryMirrors: inputs.registryMirrors });
-        for (const host of config.skipped)
-            core/* warning */.$e(`the BuildKit config already has a [registry."${host}"] section; insecure-registries/registry-mirrors leave it as it is`);
-        let configFile = '';
-        if (config.toml) {
-            configFile = external_node_path_namespaceObject.join(tempDir, 'buildkitd.toml');
-            external_node_fs_namespaceObject.writeFileSync(configFile, config.toml);
-        }
-        if (inputs.cleanup)
-            saveBuilder(name);
-        await createBuilder(docker, {
-            name,
-            driver: inputs.driver,
-            driverOpts: network.driverOpts,
-            endpoint: inputs.endpoint,
-            configFile,
-            platforms: inputs.platforms.map(formatPlatform)
-        });
-        return name;
-    });
+    ]);
     const metadataFile = external_node_path_namespaceObject.join(tempDir, 'metadata.json');
-    const labels = Object.entries(ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '')).map(([k, v]) => `${k}=${v}`);
-    const buildPlan = {
+    await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan(plan, builder, metadataFile)));
+    const metadata = external_node_fs_namespaceObject.existsSync(metadataFile) ? external_node_fs_namespaceObject.readFileSync(metadataFile, 'utf8') : '{}';
+    const result = {
+        version: plan.tags.version,
+        images: inputs.images,
+        tags: plan.refs,
+        pushed: plan.push,
+        digest: '',
+        digests: {},
+        metadata
+    };
+    if (!plan.push)
+        return result;
+    await phase('Digests', async (log) => {
+        const digest = JSON.parse(metadata)['containerimage.digest'];
+        if (typeof digest !== 'string' || !digest) {
+            throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`);
+        }
+        result.digest = digest;
+        result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan);
+        for (const [platform, platformDigest] of Object.entries(result.digests))
+            log.info(`${platform}  ${platformDigest}`);
+    });
+    return result;
+}
+async function setUpEmulation(docker, inputs, log) {
+    const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu);
+    if (emulation.native.length)
+        log.info(`native: ${emulation.native.join(', ')}`);
+    if (emulation.emulated.length)
+        log.info(`already emulated: ${emulation.emulated.join(', ')}`);
+    if (emulation.uncovered.length) {
+        log.warning(`qemu is false and no emulator is registered for ${emulation.uncovered.join(', ')}: RUN steps for them will fail with "exec format error"`);
+    }
+    if (emulation.install.length === 0) {
+        log.info('no emulator to install');
+        return;
+    }
+    log.info(`installing emulators: ${emulation.install.join(', ')}`);
+    await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms);
+}
+async function logIn(docker, plan, log) {
+    if (plan.logins.length === 0) {
+        log.info('no registry credentials given: not logging in');
+        return;
+    }
+    const done = [];
+    for (const credential of plan.logins) {
+        if (plan.inputs.logout)
+            saveLogins([...done, credential.registry]);
+        await login(docker, credential);
+        done.push(credential.registry);
+        log.info(`logged in to ${credential.registry} as ${credential.username}`);
+    }
+}
+async function setUpBuilder(docker, plan, tempDir, log) {
+    const { inputs, ctx } = plan;
+    if (inputs.builder) {
+        log.info(`using the existing builder ${inputs.builder}`);
+        return inputs.builder;
+    }
+    if (inputs.driver === 'docker') {
+        log.info("driver docker: building with the Docker engine's own builder");
+        return 'default';
+    }
+    const name = builderName(ctx.runId, ctx.runAttempt, external_node_crypto_.randomBytes(3).toString('hex'));
+    const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? []);
+    const network = withHostNetwork(inputs.driver, inputs.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)));
+    if (network.reason)
+        log.info(network.reason);
+    const userConfig = inputs.buildkitdConfig
+        ? external_node_fs_namespaceObject.readFileSync(external_node_path_namespaceObject.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), inputs.buildkitdConfig), 'utf8')
+        : inputs.buildkitdConfigInline;
+    const config = buildkitdConfig(userConfig, { insecureRegistries: inputs.insecureRegistries, registryMirrors: inputs.registryMirrors });
+    for (const host of config.skipped) {
+        log.warning(`the BuildKit config already has a [registry."${host}"] section; insecure-registries/registry-mirrors leave it as it is`);
+    }
+    let configFile = '';
+    if (config.toml) {
+        configFile = external_node_path_namespaceObject.join(tempDir, 'buildkitd.toml');
+        external_node_fs_namespaceObject.writeFileSync(configFile, config.toml);
+    }
+    if (inputs.cleanup)
+        saveBuilder(name);
+    await createBuilder(docker, {
+        name,
+        driver: inputs.driver,
+        driverOpts: network.driverOpts,
+        endpoint: inputs.endpoint,
+        configFile,
+        platforms: inputs.platforms.map(formatPlatform)
+    });
+    log.info(`created builder ${name} (${inputs.driver})`);
+    return name;
+}
+function buildPlan(plan, builder, metadataFile) {
+    const { inputs, ctx } = plan;
+    const generated = ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '');
+    return {
         builder,
         context: inputs.context,
         file: inputs.file,
         platforms: inputs.platforms.map(formatPlatform),
         tags: plan.refs,
-        labels: mergeLabels(labels, inputs.labels),
+        labels: mergeLabels(Object.entries(generated).map(([k, v]) => `${k}=${v}`), inputs.labels),
         annotations: inputs.annotations,
         buildArgs: inputs.buildArgs,
         target: inputs.target,
@@ -42603,30 +42702,6 @@ async function release(docker, plan) {
         push: plan.push,
         metadataFile
     };
-    await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan));
-    const metadata = external_node_fs_namespaceObject.existsSync(metadataFile) ? external_node_fs_namespaceObject.readFileSync(metadataFile, 'utf8') : '{}';
-    const result = {
-        version: plan.tags.version,
-        images: inputs.images,
-        tags: plan.refs,
-        pushed: plan.push,
-        digest: '',
-        digests: {},
-        metadata
-    };
-    if (!plan.push)
-        return result;
-    await phase('Digests', async () => {
-        const digest = JSON.parse(metadata)['containerimage.digest'];
-        if (typeof digest !== 'string' || !digest) {
-            throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`);
-        }
-        result.digest = digest;
-        result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan);
-        for (const [platform, platformDigest] of Object.entries(result.digests))
-            core/* info */.pq(`${platform}  ${platformDigest}`);
-    });
-    return result;
 }
 async function readDigests(docker, ref, digest, plan) {
     const inspected = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true });

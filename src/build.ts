@@ -22,6 +22,8 @@ export interface BuildPlan {
   noCache: boolean
   pull: boolean
   push: boolean
+  /** Explicit exporters (push by digest, archives); when set they replace --push and --tag. */
+  outputs?: string[]
   metadataFile: string
 }
 
@@ -52,14 +54,16 @@ export function buildArgs(plan: BuildPlan): string[] {
   for (const label of plan.labels) args.push('--label', label)
   for (const annotation of plan.annotations) args.push('--annotation', annotation)
   plan.secrets.forEach((secret, i) => args.push('--secret', `id=${secret.id},env=${secretEnvName(i)}`))
-  for (const tag of plan.tags) args.push('--tag', tag)
+  const outputs = plan.outputs ?? []
+  if (outputs.length === 0) for (const tag of plan.tags) args.push('--tag', tag)
   for (const from of plan.cacheFrom) args.push('--cache-from', from)
   for (const to of plan.cacheTo) args.push('--cache-to', to)
   if (plan.provenance) args.push(`--provenance=${plan.provenance}`)
   if (plan.sbom) args.push(`--sbom=${plan.sbom}`)
   if (plan.noCache) args.push('--no-cache')
   if (plan.pull) args.push('--pull')
-  if (plan.push) args.push('--push')
+  for (const output of outputs) args.push('--output', output)
+  if (plan.push && outputs.length === 0) args.push('--push')
   args.push('--metadata-file', plan.metadataFile)
   // `--` keeps a context that starts with "-" from being read as a flag.
   args.push('--', plan.context)

@@ -74,7 +74,8 @@ function tomlString(value: string): string {
 }
 
 export async function createBuilder(docker: Docker, spec: BuilderSpec): Promise<void> {
-  await docker.buildx(createArgs(spec))
+  // Silent for the same reason as the QEMU install: it runs concurrently with it.
+  await docker.buildx(createArgs(spec), { silent: true })
 }
 
 /** Removes a builder; an already missing builder counts as removed. */

@@ -12,6 +12,7 @@ import { missingPlatforms, platformDigests } from './digests.js'
 import { DockerCli, type Docker } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
 import { errorMessage } from './errors.js'
+import { concurrently, phase, type PhaseLog } from './phases.js'
 import { readInputs, type Inputs } from './inputs.js'
 import { login } from './login.js'
 import { writeOutputs, type ReleaseResult } from './outputs.js'
@@ -43,17 +44,6 @@ function isPullRequest(eventName: string): boolean {
   return eventName === 'pull_request' || eventName === 'pull_request_target'
 }
 
-async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now()
-  return core.group(name, async () => {
-    try {
-      return await fn()
-    } finally {
-      core.info(`${name}: ${((Date.now() - started) / 1000).toFixed(1)}s`)
-    }
-  })
-}
-
 export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
   state.markMainStarted()
   try {
@@ -71,111 +61,39 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
 }
 
 async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
-  const { inputs, ctx } = plan
+  const { inputs } = plan
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
-  await phase('Buildx', async () => {
+  await phase('Buildx', async log => {
     if (inputs.buildxVersion) {
       docker.buildxPath = await installBuildx(inputs.buildxVersion)
       state.saveBuildxPath(docker.buildxPath)
     }
-    core.info(`buildx ${await checkBuildx(docker)}`)
+    log.info(`buildx ${await checkBuildx(docker)}`)
   })
 
-  await phase('QEMU', async () => {
-    const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu)
-    if (emulation.native.length) core.info(`native: ${emulation.native.join(', ')}`)
-    if (emulation.emulated.length) core.info(`already emulated: ${emulation.emulated.join(', ')}`)
-    if (emulation.uncovered.length) {
-      core.warning(`qemu is false and no emulator is registered for ${emulation.uncovered.join(', ')}: RUN steps for them will fail with "exec format error"`)
-    }
-    if (emulation.install.length === 0) {
-      core.info('no emulator to install')
-      return
-    }
-    core.info(`installing emulators: ${emulation.install.join(', ')}`)
-    await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms)
-  })
-
-  if (plan.logins.length > 0) {
-    await phase('Login', async () => {
-      if (inputs.logout) {
-        // Saved first: the post step removes it even if the step dies mid-login.
-        const dir = path.join(tempDir, 'docker-config')
-        state.saveDockerConfig(dir)
-        createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry))
-        process.env.DOCKER_CONFIG = dir
-      }
-      const done: string[] = []
-      for (const credential of plan.logins) {
-        if (inputs.logout) state.saveLogins([...done, credential.registry])
-        await login(docker, credential)
-        done.push(credential.registry)
-        core.info(`logged in to ${credential.registry} as ${credential.username}`)
-      }
-    })
+  if (plan.logins.length > 0 && inputs.logout) {
+    // Saved first: the post step removes it even if the step dies mid-login.
+    const dir = path.join(tempDir, 'docker-config')
+    state.saveDockerConfig(dir)
+    createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry))
+    process.env.DOCKER_CONFIG = dir
   }
 
-  const builder = await phase('Builder', async () => {
-    if (inputs.builder) {
-      core.info(`using the existing builder ${inputs.builder}`)
-      return inputs.builder
+  let builder = ''
+  await concurrently([
+    { name: 'QEMU', run: log => setUpEmulation(docker, inputs, log) },
+    { name: 'Login', run: log => logIn(docker, plan, log) },
+    {
+      name: 'Builder',
+      run: async log => {
+        builder = await setUpBuilder(docker, plan, tempDir, log)
+      }
     }
-    if (inputs.driver === 'docker') {
-      core.info('driver docker: building with the Docker engine\'s own builder')
-      return 'default'
-    }
-    const name = builderName(ctx.runId, ctx.runAttempt, crypto.randomBytes(3).toString('hex'))
-    const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? [])
-    const network = withHostNetwork(inputs.driver, inputs.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)))
-    if (network.reason) core.info(network.reason)
-    const userConfig = inputs.buildkitdConfig
-      ? fs.readFileSync(path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), inputs.buildkitdConfig), 'utf8')
-      : inputs.buildkitdConfigInline
-    const config = buildkitdConfig(userConfig, { insecureRegistries: inputs.insecureRegistries, registryMirrors: inputs.registryMirrors })
-    for (const host of config.skipped) core.warning(`the BuildKit config already has a [registry."${host}"] section; insecure-registries/registry-mirrors leave it as it is`)
-    let configFile = ''
-    if (config.toml) {
-      configFile = path.join(tempDir, 'buildkitd.toml')
-      fs.writeFileSync(configFile, config.toml)
-    }
-    if (inputs.cleanup) state.saveBuilder(name)
-    await createBuilder(docker, {
-      name,
-      driver: inputs.driver,
-      driverOpts: network.driverOpts,
-      endpoint: inputs.endpoint,
-      configFile,
-      platforms: inputs.platforms.map(formatPlatform)
-    })
-    return name
-  })
+  ])
 
   const metadataFile = path.join(tempDir, 'metadata.json')
-  const labels = Object.entries(ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '')).map(
-    ([k, v]) => `${k}=${v}`
-  )
-  const buildPlan: BuildPlan = {
-    builder,
-    context: inputs.context,
-    file: inputs.file,
-    platforms: inputs.platforms.map(formatPlatform),
-    tags: plan.refs,
-    labels: mergeLabels(labels, inputs.labels),
-    annotations: inputs.annotations,
-    buildArgs: inputs.buildArgs,
-    target: inputs.target,
-    secrets: inputs.secrets,
-    cacheFrom: inputs.cacheFrom,
-    cacheTo: inputs.cacheTo,
-    provenance: inputs.provenance,
-    sbom: inputs.sbom,
-    noCache: inputs.noCache,
-    pull: inputs.pull,
-    push: plan.push,
-    metadataFile
-  }
-  await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan))
+  await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan(plan, builder, metadataFile)))
 
   const metadata = fs.existsSync(metadataFile) ? fs.readFileSync(metadataFile, 'utf8') : '{}'
   const result: ReleaseResult = {
@@ -189,16 +107,109 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
   }
   if (!plan.push) return result
 
-  await phase('Digests', async () => {
+  await phase('Digests', async log => {
     const digest = (JSON.parse(metadata) as Record<string, unknown>)['containerimage.digest']
     if (typeof digest !== 'string' || !digest) {
       throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
     }
     result.digest = digest
     result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan)
-    for (const [platform, platformDigest] of Object.entries(result.digests)) core.info(`${platform}  ${platformDigest}`)
+    for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
   })
   return result
+}
+
+async function setUpEmulation(docker: Docker, inputs: Inputs, log: PhaseLog): Promise<void> {
+  const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu)
+  if (emulation.native.length) log.info(`native: ${emulation.native.join(', ')}`)
+  if (emulation.emulated.length) log.info(`already emulated: ${emulation.emulated.join(', ')}`)
+  if (emulation.uncovered.length) {
+    log.warning(`qemu is false and no emulator is registered for ${emulation.uncovered.join(', ')}: RUN steps for them will fail with "exec format error"`)
+  }
+  if (emulation.install.length === 0) {
+    log.info('no emulator to install')
+    return
+  }
+  log.info(`installing emulators: ${emulation.install.join(', ')}`)
+  await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms)
+}
+
+async function logIn(docker: Docker, plan: ReleasePlan, log: PhaseLog): Promise<void> {
+  if (plan.logins.length === 0) {
+    log.info('no registry credentials given: not logging in')
+    return
+  }
+  const done: string[] = []
+  for (const credential of plan.logins) {
+    if (plan.inputs.logout) state.saveLogins([...done, credential.registry])
+    await login(docker, credential)
+    done.push(credential.registry)
+    log.info(`logged in to ${credential.registry} as ${credential.username}`)
+  }
+}
+
+async function setUpBuilder(docker: Docker, plan: ReleasePlan, tempDir: string, log: PhaseLog): Promise<string> {
+  const { inputs, ctx } = plan
+  if (inputs.builder) {
+    log.info(`using the existing builder ${inputs.builder}`)
+    return inputs.builder
+  }
+  if (inputs.driver === 'docker') {
+    log.info("driver docker: building with the Docker engine's own builder")
+    return 'default'
+  }
+  const name = builderName(ctx.runId, ctx.runAttempt, crypto.randomBytes(3).toString('hex'))
+  const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? [])
+  const network = withHostNetwork(inputs.driver, inputs.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)))
+  if (network.reason) log.info(network.reason)
+  const userConfig = inputs.buildkitdConfig
+    ? fs.readFileSync(path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), inputs.buildkitdConfig), 'utf8')
+    : inputs.buildkitdConfigInline
+  const config = buildkitdConfig(userConfig, { insecureRegistries: inputs.insecureRegistries, registryMirrors: inputs.registryMirrors })
+  for (const host of config.skipped) {
+    log.warning(`the BuildKit config already has a [registry."${host}"] section; insecure-registries/registry-mirrors leave it as it is`)
+  }
+  let configFile = ''
+  if (config.toml) {
+    configFile = path.join(tempDir, 'buildkitd.toml')
+    fs.writeFileSync(configFile, config.toml)
+  }
+  if (inputs.cleanup) state.saveBuilder(name)
+  await createBuilder(docker, {
+    name,
+    driver: inputs.driver,
+    driverOpts: network.driverOpts,
+    endpoint: inputs.endpoint,
+    configFile,
+    platforms: inputs.platforms.map(formatPlatform)
+  })
+  log.info(`created builder ${name} (${inputs.driver})`)
+  return name
+}
+
+function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
+  const { inputs, ctx } = plan
+  const generated = ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '')
+  return {
+    builder,
+    context: inputs.context,
+    file: inputs.file,
+    platforms: inputs.platforms.map(formatPlatform),
+    tags: plan.refs,
+    labels: mergeLabels(Object.entries(generated).map(([k, v]) => `${k}=${v}`), inputs.labels),
+    annotations: inputs.annotations,
+    buildArgs: inputs.buildArgs,
+    target: inputs.target,
+    secrets: inputs.secrets,
+    cacheFrom: inputs.cacheFrom,
+    cacheTo: inputs.cacheTo,
+    provenance: inputs.provenance,
+    sbom: inputs.sbom,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
+    push: plan.push,
+    metadataFile
+  }
 }
 
 async function readDigests(docker: Docker, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {

@@ -85,7 +85,8 @@ export function installArgs(image: string, architectures: string[]): string[] {
 
 /** Installs the planned emulators and checks the kernel now has them. */
 export async function installEmulators(docker: Docker, image: string, plan: EmulationPlan, requested: Platform[], dir = BINFMT_DIR): Promise<void> {
-  await docker.run(installArgs(image, plan.install))
+  // Silent: it runs beside other phases, whose logs must not interleave; a failure carries its stderr.
+  await docker.run(installArgs(image, plan.install), { silent: true })
   const usable = new Set(readEmulators(dir).filter(e => e.enabled && e.fixBinary).map(e => e.handler))
   const still = requested.filter(p => {
     const arch = qemuArchitecture(p)
