@@ -35292,7 +35292,7 @@ function parseBuildxVersion(stdout) {
 async function checkBuildx(docker) {
     const result = await docker.buildx(['version'], { silent: true, allowFailure: true });
     if (result.exitCode !== 0) {
-        throw new Error(`docker buildx is not available (${result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`}): ` +
+        throw new Error(`docker buildx is not available (${result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`}): ` +
             'install the buildx plugin on the runner, or set buildx-version to install a release');
     }
     const version = parseBuildxVersion(result.stdout);
@@ -39062,19 +39062,22 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 /** The hosts under which Docker Hub credentials are stored by `docker login`. */
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 function canonicalRegistry(host) {
-    const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    // `docker login` itself stores Docker Hub under https://index.docker.io/v1/.
+    const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '');
     return DOCKER_HUB.has(lower) ? 'docker.io' : lower;
 }
 /** Parses the `registry-auth` YAML list; an empty document means no logins. */
 function parseRegistryAuth(text, input) {
-    if (!text.trim())
+    // A list commented out entirely is no list, not an error.
+    if (!text.replace(/^\s*#.*$/gm, '').trim())
         return [];
     if (/^\t/m.test(text)) {
         throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"');
     }
     let doc;
     try {
-        doc = load(text);
+        // Failsafe: every value stays the string it was written as (a username 007 is not 7).
+        doc = load(text, { schema: FAILSAFE_SCHEMA });
     }
     catch (e) {
         // js-yaml's message quotes the offending line, which may hold a password.
@@ -39095,13 +39098,13 @@ function parseRegistryAuth(text, input) {
         const entry = item;
         for (const key of Object.keys(entry)) {
             if (!['registry', 'username', 'password'].includes(key)) {
-                throw new InputError(input, `item ${n} has an unknown key "${key}": expected registry, username and password`);
+                // "password=S3cr3t" or "{password S3cr3t}" parse as a key without a value: never quote such a key.
+                const what = entry[key] === null || entry[key] === '' ? 'a key without a value' : `an unknown key "${key}"`;
+                throw new InputError(input, `item ${n} has ${what}: expected registry, username and password`);
             }
         }
         const field = (key) => {
             const value = entry[key];
-            if (typeof value === 'number')
-                return String(value);
             if (typeof value !== 'string' || value.trim() === '') {
                 throw new InputError(input, `item ${n} has no ${key}: expected {registry, username, password}, each a non-empty string`);
             }
@@ -41680,6 +41683,7 @@ const parse = function (data, opts = {}) {
 
 ;// CONCATENATED MODULE: ./src/lists.ts
 
+
 /**
  * One item per line, blank lines dropped. For inputs whose items contain commas
  * (cache-to, build-args, labels), so a comma never splits a value.
@@ -41694,15 +41698,16 @@ function lines(value) {
  * Items separated by newlines or commas, csv-aware so a quoted item keeps its commas
  * ("a,b" stays one item). Empty items are kept so callers can reject a trailing comma.
  */
-function listItems(value) {
+function listItems(value, input) {
     const items = [];
     for (const line of lines(value)) {
-        const records = parse(line, {
-            relax_quotes: true,
-            relax_column_count: true,
-            skip_empty_lines: true,
-            trim: true
-        });
+        let records;
+        try {
+            records = parse(line, { relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+        }
+        catch {
+            throw new InputError(input, `has an unbalanced quote in "${line}": expected items separated by commas or newlines, quoted with "..." when an item holds a comma`);
+        }
         for (const record of records)
             items.push(...record);
     }
@@ -41882,7 +41887,7 @@ function oneOf(name, allowed) {
 /** Reads and validates every input, before anything touches docker or the network. */
 function readInputs(env) {
     const notices = [];
-    const imageItems = listItems(inputs_text(Input.images));
+    const imageItems = listItems(inputs_text(Input.images), Input.images);
     const images = imageItems.map(item => {
         if (item === '')
             throw new InputError(Input.images, 'has an empty item: expected image names separated by newlines or commas');
@@ -41901,7 +41906,7 @@ function readInputs(env) {
     if (new Set(images).size !== images.length) {
         throw new InputError(Input.images, `lists an image twice: ${images.join(', ')}`);
     }
-    const platformItems = listItems(inputs_text(Input.platforms));
+    const platformItems = listItems(inputs_text(Input.platforms), Input.platforms);
     if (platformItems.length === 0) {
         throw new InputError(Input.platforms, 'is empty: expected os/arch[/variant] items, e.g. linux/amd64,linux/arm64');
     }
@@ -42042,7 +42047,7 @@ function requiredText(name, expected) {
     return value;
 }
 function hostList(name) {
-    return listItems(inputs_text(name)).map(item => {
+    return listItems(inputs_text(name), name).map(item => {
         const host = item.replace(/^https?:\/\//, '').replace(/\/+$/, '');
         if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]+)?$/.test(host) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host)) {
             throw new InputError(name, `"${item}" is not a registry host: expected host[:port], e.g. registry.internal:5000`);
@@ -42233,7 +42238,8 @@ function planEmulation(requested, host, emulators, mode) {
     const usable = new Set(emulators.filter(e => e.enabled && e.fixBinary).map(e => e.handler));
     for (const platform of requested) {
         const name = formatPlatform(platform);
-        if (native.some(n => platformEquals(n, platform))) {
+        // amd64/v2..v4 are CPU levels of the host's own architecture, not something QEMU provides.
+        if (native.some(n => platformEquals(n, platform)) || qemuArchitecture(platform) === qemuArchitecture(host)) {
             plan.native.push(name);
             continue;
         }
@@ -42603,7 +42609,7 @@ async function release(docker, plan) {
             throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`);
         }
         result.digest = digest;
-        result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan);
+        result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan);
         for (const [platform, platformDigest] of Object.entries(result.digests))
             log.info(`${platform}  ${platformDigest}`);
     });
@@ -42703,8 +42709,9 @@ function buildPlan(plan, builder, metadataFile) {
         metadataFile
     };
 }
-async function readDigests(docker, ref, digest, plan) {
-    const inspected = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true });
+async function readDigests(docker, builder, ref, digest, plan) {
+    // --builder: imagetools then reads the registry settings (plain HTTP, mirrors) of the builder that pushed.
+    const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true });
     const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms);
     const missing = missingPlatforms(found, plan.inputs.platforms);
     if (missing.length > 0) {

@@ -16,7 +16,7 @@ export async function checkBuildx(docker: Docker): Promise<string> {
   const result = await docker.buildx(['version'], { silent: true, allowFailure: true })
   if (result.exitCode !== 0) {
     throw new Error(
-      `docker buildx is not available (${result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`}): ` +
+      `docker buildx is not available (${result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`}): ` +
         'install the buildx plugin on the runner, or set buildx-version to install a release'
     )
   }

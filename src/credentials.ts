@@ -11,19 +11,22 @@ export interface Credential {
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 
 export function canonicalRegistry(host: string): string {
-  const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '')
+  // `docker login` itself stores Docker Hub under https://index.docker.io/v1/.
+  const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '')
   return DOCKER_HUB.has(lower) ? 'docker.io' : lower
 }
 
 /** Parses the `registry-auth` YAML list; an empty document means no logins. */
 export function parseRegistryAuth(text: string, input: string): Credential[] {
-  if (!text.trim()) return []
+  // A list commented out entirely is no list, not an error.
+  if (!text.replace(/^\s*#.*$/gm, '').trim()) return []
   if (/^\t/m.test(text)) {
     throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"')
   }
   let doc: unknown
   try {
-    doc = yaml.load(text)
+    // Failsafe: every value stays the string it was written as (a username 007 is not 7).
+    doc = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA })
   } catch (e: unknown) {
     // js-yaml's message quotes the offending line, which may hold a password.
     const mark = (e as { mark?: { line?: number } }).mark
@@ -42,12 +45,13 @@ export function parseRegistryAuth(text: string, input: string): Credential[] {
     const entry = item as Record<string, unknown>
     for (const key of Object.keys(entry)) {
       if (!['registry', 'username', 'password'].includes(key)) {
-        throw new InputError(input, `item ${n} has an unknown key "${key}": expected registry, username and password`)
+        // "password=S3cr3t" or "{password S3cr3t}" parse as a key without a value: never quote such a key.
+        const what = entry[key] === null || entry[key] === '' ? 'a key without a value' : `an unknown key "${key}"`
+        throw new InputError(input, `item ${n} has ${what}: expected registry, username and password`)
       }
     }
     const field = (key: string): string => {
       const value = entry[key]
-      if (typeof value === 'number') return String(value)
       if (typeof value !== 'string' || value.trim() === '') {
         throw new InputError(input, `item ${n} has no ${key}: expected {registry, username, password}, each a non-empty string`)
       }

@@ -156,7 +156,7 @@ function oneOf<T extends string>(name: string, allowed: readonly T[]): T {
 export function readInputs(env: InputEnvironment): Inputs {
   const notices: string[] = []
 
-  const imageItems = listItems(text(Input.images))
+  const imageItems = listItems(text(Input.images), Input.images)
   const images = imageItems.map(item => {
     if (item === '') throw new InputError(Input.images, 'has an empty item: expected image names separated by newlines or commas')
     const { image, notice } = parseImageName(item, Input.images)
@@ -174,7 +174,7 @@ export function readInputs(env: InputEnvironment): Inputs {
     throw new InputError(Input.images, `lists an image twice: ${images.join(', ')}`)
   }
 
-  const platformItems = listItems(text(Input.platforms))
+  const platformItems = listItems(text(Input.platforms), Input.platforms)
   if (platformItems.length === 0) {
     throw new InputError(Input.platforms, 'is empty: expected os/arch[/variant] items, e.g. linux/amd64,linux/arm64')
   }
@@ -321,7 +321,7 @@ function requiredText(name: string, expected: string): string {
 }
 
 function hostList(name: string): string[] {
-  return listItems(text(name)).map(item => {
+  return listItems(text(name), name).map(item => {
     const host = item.replace(/^https?:\/\//, '').replace(/\/+$/, '')
     if (!/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]+)?$/.test(host) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host)) {
       throw new InputError(name, `"${item}" is not a registry host: expected host[:port], e.g. registry.internal:5000`)

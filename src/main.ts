@@ -113,7 +113,7 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
       throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
     }
     result.digest = digest
-    result.digests = await readDigests(docker, `${inputs.images[0]}@${digest}`, digest, plan)
+    result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
     for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
   })
   return result
@@ -212,8 +212,9 @@ function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): Bu
   }
 }
 
-async function readDigests(docker: Docker, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
-  const inspected = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true })
+async function readDigests(docker: Docker, builder: string, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
+  // --builder: imagetools then reads the registry settings (plain HTTP, mirrors) of the builder that pushed.
+  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })
   const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
   const missing = missingPlatforms(found, plan.inputs.platforms)
   if (missing.length > 0) {

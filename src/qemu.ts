@@ -61,7 +61,8 @@ export function planEmulation(requested: Platform[], host: Platform, emulators: 
   const usable = new Set(emulators.filter(e => e.enabled && e.fixBinary).map(e => e.handler))
   for (const platform of requested) {
     const name = formatPlatform(platform)
-    if (native.some(n => platformEquals(n, platform))) {
+    // amd64/v2..v4 are CPU levels of the host's own architecture, not something QEMU provides.
+    if (native.some(n => platformEquals(n, platform)) || qemuArchitecture(platform) === qemuArchitecture(host)) {
       plan.native.push(name)
       continue
     }
