@@ -35200,205 +35200,6 @@ async function build(docker, plan) {
     await docker.buildx(buildArgs(plan), { env: secretEnv(plan.secrets) });
 }
 
-;// CONCATENATED MODULE: ./src/builder.ts
-/**
- * A name no other run can hold, so a stale builder left by a killed run on a
- * self-hosted runner never collides with this one.
- */
-function builderName(runId, runAttempt, random) {
-    return `multiarch-release-${runId}-${runAttempt}-${random}`;
-}
-/**
- * docker-container builders run BuildKit in their own network namespace, where
- * 127.0.0.1 is not the runner: a loopback registry needs the host network.
- */
-function withHostNetwork(driver, driverOpts, refs, isLoopback) {
-    if (driver !== 'docker-container' || driverOpts.some(o => o.startsWith('network=')))
-        return { driverOpts };
-    const loopback = refs.find(isLoopback);
-    if (!loopback)
-        return { driverOpts };
-    return { driverOpts: [...driverOpts, 'network=host'], reason: `added driver-opt network=host because ${loopback} is a loopback registry` };
-}
-function createArgs(spec) {
-    const args = ['create', '--name', spec.name, '--driver', spec.driver];
-    for (const opt of spec.driverOpts)
-        args.push('--driver-opt', opt);
-    if (spec.configFile)
-        args.push('--config', spec.configFile);
-    if (spec.platforms.length > 0 && spec.driver === 'remote')
-        args.push('--platform', spec.platforms.join(','));
-    args.push('--bootstrap');
-    if (spec.endpoint)
-        args.push(spec.endpoint);
-    return args;
-}
-function removeArgs(name) {
-    return ['rm', '--force', name];
-}
-/**
- * BuildKit registry sections for plain-HTTP registries and Docker Hub mirrors,
- * appended to the user's config; a section the user wrote already wins.
- */
-function buildkitdConfig(userConfig, registries) {
-    const sections = [];
-    const skipped = [];
-    const has = (host) => userConfig.includes(`[registry."${host}"]`);
-    if (registries.registryMirrors.length > 0) {
-        if (has('docker.io'))
-            skipped.push('docker.io');
-        else
-            sections.push(`[registry."docker.io"]\n  mirrors = [${registries.registryMirrors.map(tomlString).join(', ')}]`);
-    }
-    for (const host of registries.insecureRegistries) {
-        if (has(host))
-            skipped.push(host);
-        else
-            sections.push(`[registry.${tomlString(host)}]\n  http = true\n  insecure = true`);
-    }
-    const parts = [userConfig.trimEnd(), ...sections].filter(p => p !== '');
-    return { toml: parts.length ? `${parts.join('\n\n')}\n` : '', skipped };
-}
-function tomlString(value) {
-    return JSON.stringify(value);
-}
-async function createBuilder(docker, spec) {
-    // Silent for the same reason as the QEMU install: it runs concurrently with it.
-    await docker.buildx(createArgs(spec), { silent: true });
-}
-/** Removes a builder; an already missing builder counts as removed. */
-async function removeBuilder(docker, name) {
-    const result = await docker.buildx(removeArgs(name), { allowFailure: true, silent: true });
-    if (result.exitCode === 0)
-        return 'removed';
-    if (/not found|no builder .* found|failed to find instance/i.test(result.stderr))
-        return 'absent';
-    throw new Error(`docker buildx rm ${name} failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
-}
-
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-;// CONCATENATED MODULE: ./src/buildx.ts
-
-
-
-/** Oldest buildx with everything used here: --bootstrap, --metadata-file digests, attestations. */
-const MIN_BUILDX = '0.10.0';
-/** `docker buildx version` → "0.13.1"; accepts "v0.19.3 <commit>" and distribution builds like "0.13.1+ds1 0.13.1+ds1-3". */
-function parseBuildxVersion(stdout) {
-    const match = /buildx\s+v?(\d+\.\d+\.\d+)/.exec(stdout);
-    return match?.[1];
-}
-async function checkBuildx(docker) {
-    const result = await docker.buildx(['version'], { silent: true, allowFailure: true });
-    if (result.exitCode !== 0) {
-        throw new Error(`docker buildx is not available (${result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`}): ` +
-            'install the buildx plugin on the runner, or set buildx-version to install a release');
-    }
-    const version = parseBuildxVersion(result.stdout);
-    if (version && semver.lt(version, MIN_BUILDX)) {
-        throw new Error(`docker buildx ${version} is too old: ${MIN_BUILDX} or newer is needed; set buildx-version: v0.19.3 (or newer) to install one`);
-    }
-    return version ?? 'unknown';
-}
-function buildxAsset(version, nodeArch) {
-    const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm-v7', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[nodeArch] ?? nodeArch;
-    return `buildx-v${version}.linux-${arch}`;
-}
-/** A buildx release from the tool cache, downloaded into it on first use. */
-async function installBuildx(requested, nodeArch = process.arch) {
-    const version = requested.replace(/^v/, '');
-    // Loaded only on this path: most runs never need the download client.
-    const tc = await __nccwpck_require__.e(/* import() */ 805).then(__nccwpck_require__.bind(__nccwpck_require__, 9805));
-    let dir = tc.find('buildx', version, nodeArch);
-    if (!dir) {
-        const url = `https://github.com/docker/buildx/releases/download/v${version}/${buildxAsset(version, nodeArch)}`;
-        const downloaded = await tc.downloadTool(url);
-        dir = await tc.cacheFile(downloaded, 'buildx', 'buildx', version, nodeArch);
-    }
-    const binary = external_node_path_namespaceObject.join(dir, 'buildx');
-    external_node_fs_namespaceObject.chmodSync(binary, 0o755);
-    return binary;
-}
-
-;// CONCATENATED MODULE: ./src/context.ts
-
-function fromGitHubContext(ctx) {
-    const payload = ctx.payload ?? {};
-    const run = {
-        eventName: ctx.eventName ?? '',
-        ref: ctx.ref ?? '',
-        sha: ctx.sha ?? '',
-        repository: `${ctx.repo.owner}/${ctx.repo.repo}`,
-        actor: ctx.actor ?? '',
-        serverUrl: ctx.serverUrl,
-        apiUrl: ctx.apiUrl,
-        // @actions/github parses these from the environment, so a missing variable arrives as NaN.
-        runId: positiveInt(ctx.runId) ?? 0,
-        runAttempt: positiveInt(ctx.runAttempt) ?? 1,
-        prerelease: false
-    };
-    if (isPullRequestEvent(run.eventName)) {
-        const prNumber = positiveInt(record(payload.pull_request)?.number) ?? pullNumberFromRef(run.ref);
-        if (prNumber !== undefined)
-            run.prNumber = prNumber;
-    }
-    if (run.eventName === 'release') {
-        const release = record(payload.release);
-        const tag = release?.tag_name;
-        if (typeof tag === 'string' && tag !== '') {
-            run.releaseTag = tag;
-            // GITHUB_REF of a release event is the tag; fill it in for callers that only look at the ref.
-            if (run.ref === '')
-                run.ref = `refs/tags/${tag}`;
-        }
-        run.prerelease = release?.prerelease === true;
-    }
-    return run;
-}
-/**
- * The run context of the current workflow run, read from the runner's
- * environment and event file the way `@actions/github`'s Context does; that
- * module is not imported here because it loads the whole REST client, which
- * every run would pay for at startup and only the `latest` check needs.
- */
-function readRunContext(env = process.env) {
-    let payload = {};
-    if (env.GITHUB_EVENT_PATH && external_node_fs_namespaceObject.existsSync(env.GITHUB_EVENT_PATH)) {
-        payload = record(JSON.parse(external_node_fs_namespaceObject.readFileSync(env.GITHUB_EVENT_PATH, 'utf8'))) ?? {};
-    }
-    const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '').split('/');
-    return fromGitHubContext({
-        eventName: env.GITHUB_EVENT_NAME ?? '',
-        ref: env.GITHUB_REF ?? '',
-        sha: env.GITHUB_SHA ?? '',
-        repo: { owner, repo },
-        actor: env.GITHUB_ACTOR ?? '',
-        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
-        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
-        runId: parseCount(env.GITHUB_RUN_ID) ?? 0,
-        runAttempt: parseCount(env.GITHUB_RUN_ATTEMPT),
-        payload
-    });
-}
-// pull_request_target runs on the base branch ref, so the payload, not the ref, identifies the PR.
-function isPullRequestEvent(eventName) {
-    return eventName.startsWith('pull_request');
-}
-function pullNumberFromRef(ref) {
-    const m = /^refs\/pull\/(\d+)\//.exec(ref);
-    return m ? positiveInt(Number(m[1])) : undefined;
-}
-function parseCount(text) {
-    return text && /^\d+$/.test(text.trim()) ? positiveInt(Number(text)) : undefined;
-}
-function positiveInt(value) {
-    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
-}
-function record(value) {
-    return typeof value === 'object' && value !== null ? value : undefined;
-}
-
 ;// CONCATENATED MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
 //#region src/tag.ts
@@ -39056,80 +38857,6 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 
 
 //# sourceMappingURL=js-yaml.mjs.map
-;// CONCATENATED MODULE: ./src/credentials.ts
-
-
-/** The hosts under which Docker Hub credentials are stored by `docker login`. */
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-function canonicalRegistry(host) {
-    // `docker login` itself stores Docker Hub under https://index.docker.io/v1/.
-    const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '');
-    return DOCKER_HUB.has(lower) ? 'docker.io' : lower;
-}
-/** Parses the `registry-auth` YAML list; an empty document means no logins. */
-function parseRegistryAuth(text, input) {
-    // A list commented out entirely is no list, not an error.
-    if (!text.replace(/^\s*#.*$/gm, '').trim())
-        return [];
-    if (/^\t/m.test(text)) {
-        throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"');
-    }
-    let doc;
-    try {
-        // Failsafe: every value stays the string it was written as (a username 007 is not 7).
-        doc = load(text, { schema: FAILSAFE_SCHEMA });
-    }
-    catch (e) {
-        // js-yaml's message quotes the offending line, which may hold a password.
-        const mark = e.mark;
-        const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : '';
-        throw new InputError(input, `is not valid YAML${where}: expected a list of {registry, username, password}`);
-    }
-    if (doc === null || doc === undefined)
-        return [];
-    if (!Array.isArray(doc)) {
-        throw new InputError(input, 'is not a YAML list: expected items like "- registry: ghcr.io" with username and password');
-    }
-    return doc.map((item, i) => {
-        const n = i + 1;
-        if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-            throw new InputError(input, `item ${n} is not a mapping: expected {registry, username, password}`);
-        }
-        const entry = item;
-        for (const key of Object.keys(entry)) {
-            if (!['registry', 'username', 'password'].includes(key)) {
-                // "password=S3cr3t" or "{password S3cr3t}" parse as a key without a value: never quote such a key.
-                const what = entry[key] === null || entry[key] === '' ? 'a key without a value' : `an unknown key "${key}"`;
-                throw new InputError(input, `item ${n} has ${what}: expected registry, username and password`);
-            }
-        }
-        const field = (key) => {
-            const value = entry[key];
-            if (typeof value !== 'string' || value.trim() === '') {
-                throw new InputError(input, `item ${n} has no ${key}: expected {registry, username, password}, each a non-empty string`);
-            }
-            return value.trim();
-        };
-        const registry = field('registry');
-        if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(canonicalRegistry(registry)) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(registry)) {
-            throw new InputError(input, `item ${n} has registry "${registry}": expected a host[:port] like ghcr.io`);
-        }
-        return { registry: canonicalRegistry(registry), username: field('username'), password: field('password') };
-    });
-}
-/**
- * The logins this step makes: the explicit credentials, plus ghcr.io with the job
- * token when an image lives there and nothing else covers it.
- */
-function planLogins(explicit, images, githubToken, actor) {
-    const logins = explicit.map(c => ({ ...c, registry: canonicalRegistry(c.registry) }));
-    const onGhcr = images.some(image => image.startsWith('ghcr.io/'));
-    if (onGhcr && githubToken && actor && !logins.some(c => c.registry === 'ghcr.io')) {
-        logins.push({ registry: 'ghcr.io', username: actor, password: githubToken });
-    }
-    return logins;
-}
-
 ;// CONCATENATED MODULE: ./src/platforms.ts
 
 const KNOWN_OS = ['linux', 'windows', 'darwin', 'freebsd'];
@@ -39338,267 +39065,240 @@ function splitPlatform(s) {
     return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
-;// CONCATENATED MODULE: ./src/digests.ts
+;// CONCATENATED MODULE: ./src/append.ts
 
-const INDEX_MEDIA_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json'
-];
-const MANIFEST_MEDIA_TYPES = [
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json'
-];
-const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-/**
- * Maps each built platform to its image manifest digest, from the output of
- * `docker buildx imagetools inspect --raw <image>@<topDigest>`.
- */
-function platformDigests(raw, topDigest, requested) {
+
+
+const KEYS = ['name', 'endpoint', 'platforms', 'driver-opts'];
+const EXPECTED = 'expected a YAML list of {name, endpoint, platforms, driver-opts}, e.g. "- {name: arm, endpoint: tcp://arm-builder:1234, platforms: linux/arm64}"';
+// buildx's own rule for node names.
+const NODE_NAME_RE = /^[a-zA-Z][a-zA-Z0-9._-]*$/;
+/** Parses the append input; an empty document adds no node. */
+function parseAppend(text, input = 'append') {
+    if (!text.trim())
+        return [];
+    if (/^ *\t/m.test(text))
+        throw new InputError(input, `is indented with tabs, which YAML does not allow: ${EXPECTED}`);
     let doc;
     try {
-        doc = JSON.parse(raw);
+        doc = load(text);
     }
     catch (e) {
-        throw new Error(`The manifest of ${topDigest} is not JSON (${e instanceof Error ? e.message : String(e)}): ${excerpt(raw)}`, { cause: e });
+        const mark = e.mark;
+        const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : '';
+        throw new InputError(input, `is not valid YAML${where}: ${EXPECTED}`);
     }
-    if (!isObject(doc)) {
-        throw new Error(`The manifest of ${topDigest} is not an image index or manifest: ${excerpt(raw)}`);
-    }
-    const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-    // The OCI spec makes mediaType optional, so the shape decides when it is absent.
-    if (Array.isArray(doc.manifests) && (mediaType === undefined || INDEX_MEDIA_TYPES.includes(mediaType))) {
-        return fromIndex(doc.manifests, topDigest, requested);
-    }
-    if (isObject(doc.config) && (mediaType === undefined || MANIFEST_MEDIA_TYPES.includes(mediaType))) {
-        return fromManifest(topDigest, requested);
-    }
-    throw new Error(`The manifest of ${topDigest} is not an image index or manifest` +
-        (mediaType ? ` (media type ${mediaType})` : '') +
-        `: ${excerpt(raw)}`);
+    if (doc === null || doc === undefined)
+        return [];
+    if (!Array.isArray(doc))
+        throw new InputError(input, `is not a YAML list: ${EXPECTED}`);
+    const nodes = doc.map((item, i) => append_parseNode(item, i + 1, input));
+    const seen = (pick, what) => {
+        const first = new Map();
+        nodes.forEach((node, i) => {
+            const value = pick(node);
+            if (!value)
+                return;
+            const earlier = first.get(value);
+            // buildx refuses a second node with the same endpoint; a second name would replace the first node.
+            if (earlier !== undefined)
+                throw new InputError(input, `items ${earlier} and ${i + 1} have the same ${what} "${value}": each node needs its own`);
+            first.set(value, i + 1);
+        });
+    };
+    seen(node => node.name, 'name');
+    seen(node => node.endpoint, 'endpoint');
+    return nodes;
 }
-/** Requested platforms the build did not produce, formatted, in requested order. */
-function missingPlatforms(found, requested) {
-    return requested
-        .map((p) => formatPlatform(normalizePlatform(p)))
-        .filter((key) => !Object.hasOwn(found.platforms, key));
-}
-function fromIndex(entries, topDigest, requested) {
-    const found = new Map();
-    const attestations = [];
-    entries.forEach((entry, i) => {
-        const descriptor = toDescriptor(entry);
-        if (descriptor === undefined) {
-            throw new Error(`Entry ${i} of the index ${topDigest} is not a descriptor with a digest: ${excerpt(JSON.stringify(entry))}`);
+function append_parseNode(item, n, input) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        throw new InputError(input, `item ${n} is not a mapping: ${EXPECTED}`);
+    }
+    const entry = item;
+    for (const key of Object.keys(entry)) {
+        if (!KEYS.includes(key)) {
+            throw new InputError(input, `item ${n} has an unknown key "${key}": expected ${KEYS.join(', ')}`);
         }
-        const { digest, platform, annotations } = descriptor;
-        const attestation = annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
-            (platform?.os === 'unknown' && platform.architecture === 'unknown');
-        if (attestation) {
-            attestations.push(digest);
-            return;
+    }
+    const endpoint = entry.endpoint;
+    if (typeof endpoint !== 'string' || endpoint.trim() === '') {
+        throw new InputError(input, `item ${n} has no endpoint: expected e.g. endpoint: tcp://arm-builder:1234`);
+    }
+    if (/\s/.test(endpoint.trim()) || endpoint.trim().startsWith('-')) {
+        throw new InputError(input, `item ${n} has endpoint "${endpoint}": expected an address or Docker context without spaces, e.g. tcp://arm-builder:1234`);
+    }
+    let name = '';
+    if (entry.name !== undefined && entry.name !== null) {
+        if (typeof entry.name !== 'string' || !NODE_NAME_RE.test(entry.name)) {
+            throw new InputError(input, `item ${n} has name ${JSON.stringify(entry.name)}: expected a letter, then letters, digits, ".", "_" or "-"`);
         }
-        // An entry without a platform cannot be attributed to one; it is no build output of ours.
-        if (platform === undefined)
-            return;
-        const key = formatPlatform(normalizePlatform(platform));
-        if (!found.has(key))
-            found.set(key, digest);
-    });
-    return { platforms: ordered(found, requested), attestations };
-}
-function fromManifest(topDigest, requested) {
-    // A plain manifest says nothing of its platform; only a one-platform build can produce it.
-    if (requested.length !== 1) {
-        throw new Error(`${topDigest} is a single image manifest, but ${requested.length} platforms were requested ` +
-            `(${requested.map(formatPlatform).join(', ') || 'none'}): cannot tell which platform it is`);
+        name = entry.name;
     }
-    const [only] = requested;
-    return { platforms: { [formatPlatform(normalizePlatform(only))]: topDigest }, attestations: [] };
+    return {
+        name,
+        endpoint: endpoint.trim(),
+        platforms: platformsOf(entry.platforms, n, input),
+        driverOpts: driverOptsOf(entry['driver-opts'], n, input)
+    };
 }
-function ordered(found, requested) {
-    const platforms = {};
-    for (const p of requested) {
-        const key = formatPlatform(normalizePlatform(p));
-        const digest = found.get(key);
-        if (digest !== undefined)
-            platforms[key] = digest;
+function platformsOf(value, n, input) {
+    if (value === undefined || value === null)
+        return [];
+    const items = Array.isArray(value) ? value : [value];
+    if (!items.every(v => typeof v === 'string')) {
+        throw new InputError(input, `item ${n} has platforms ${JSON.stringify(value)}: expected os/arch[/variant] strings, e.g. linux/arm64`);
     }
-    for (const [key, digest] of found) {
-        if (!Object.hasOwn(platforms, key))
-            platforms[key] = digest;
-    }
-    return platforms;
-}
-function toDescriptor(entry) {
-    if (!isObject(entry) || typeof entry.digest !== 'string' || !DIGEST_RE.test(entry.digest))
-        return undefined;
-    const descriptor = { digest: entry.digest };
-    const platform = entry.platform;
-    if (isObject(platform) && typeof platform.os === 'string' && typeof platform.architecture === 'string') {
-        descriptor.platform = {
-            os: platform.os,
-            architecture: platform.architecture,
-            ...(typeof platform.variant === 'string' && platform.variant !== '' ? { variant: platform.variant } : {})
-        };
-    }
-    if (isObject(entry.annotations))
-        descriptor.annotations = entry.annotations;
-    return descriptor;
-}
-function isObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function excerpt(text) {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)';
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var src_exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./src/docker.ts
-
-
-class DockerCli {
-    dockerPath;
-    /** Path of a standalone buildx binary; empty means the docker CLI plugin. */
-    buildxPath = '';
-    constructor(dockerPath = 'docker') {
-        this.dockerPath = dockerPath;
-    }
-    run(args, options = {}) {
-        return execute(this.dockerPath, args, options);
-    }
-    buildx(args, options = {}) {
-        return this.buildxPath
-            ? execute(this.buildxPath, args, options)
-            : execute(this.dockerPath, ['buildx', ...args], options);
-    }
-}
-async function execute(tool, args, options) {
-    const env = options.env ? { ...process.env, ...options.env } : undefined;
-    let result;
+    const split = items.flatMap(s => s.split(','));
     try {
-        result = await src_exec/* getExecOutput */.H(tool, args, {
-            ignoreReturnCode: true,
-            silent: options.silent ?? false,
-            input: options.input === undefined ? undefined : Buffer.from(options.input),
-            env
+        return parsePlatforms(split, input);
+    }
+    catch (e) {
+        if (!(e instanceof InputError))
+            throw e;
+        throw new InputError(input, `item ${n} platforms: ${e.message.slice(`Input "${input}": `.length)}`);
+    }
+}
+function driverOptsOf(value, n, input) {
+    if (value === undefined || value === null)
+        return [];
+    let opts;
+    if (typeof value === 'string') {
+        opts = value.split('\n');
+    }
+    else if (Array.isArray(value) && value.every(v => typeof v === 'string')) {
+        opts = value;
+    }
+    else if (typeof value === 'object' && !Array.isArray(value)) {
+        opts = Object.entries(value).map(([key, v]) => {
+            if (!['string', 'number', 'boolean'].includes(typeof v)) {
+                throw new InputError(input, `item ${n} driver-opts "${key}" is not a scalar: expected key: value pairs or a list of key=value`);
+            }
+            return `${key}=${String(v)}`;
         });
     }
-    catch (e) {
-        // exec rejects when the binary cannot be started at all (not on PATH).
-        throw new DockerCommandError(commandLine(tool, args), 127, `${tool}: ${e.message ?? e}`);
+    else {
+        throw new InputError(input, `item ${n} has driver-opts ${JSON.stringify(value)}: expected a list of key=value, e.g. [cacert=ca.pem]`);
     }
-    if (result.exitCode !== 0 && !options.allowFailure) {
-        throw new DockerCommandError(commandLine(tool, args), result.exitCode, result.stderr || result.stdout);
+    const trimmed = opts.map(o => o.trim()).filter(o => o !== '');
+    for (const opt of trimmed) {
+        if (!/^[^=\s]+=/.test(opt))
+            throw new InputError(input, `item ${n} driver-opt "${opt}" is not key=value`);
     }
-    return result;
-}
-function commandLine(tool, args) {
-    const name = tool === 'docker' || tool.endsWith('/docker') ? 'docker' : tool.split('/').pop();
-    return [name, ...args].join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/dockerconfig.ts
-
-
-
-/** The Docker config directory the job uses: DOCKER_CONFIG, else ~/.docker. */
-function userDockerConfig(env = process.env) {
-    return env.DOCKER_CONFIG || external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.docker');
+    return trimmed;
 }
 /**
- * A private Docker config for this step's credentials, so logging in never
- * touches the runner's own config: everything but config.json is linked from
- * the user's directory (builders, contexts, CLI plugins stay shared), and
- * config.json is a copy without the credential store, so our logins land in
- * this directory and vanish with it.
+ * argv that adds one node. The node takes the builder's driver (buildx refuses another), and
+ * --bootstrap connects it now, so an unreachable node fails this step instead of the build.
  */
-function createPrivateConfig(userDir, dir, loginRegistries) {
-    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // Builders must outlive this directory (cleanup: false), so keep their metadata in the user's.
-    external_node_fs_namespaceObject.mkdirSync(external_node_path_namespaceObject.join(userDir, 'buildx'), { recursive: true });
-    for (const entry of external_node_fs_namespaceObject.readdirSync(userDir)) {
-        if (entry === 'config.json')
-            continue;
-        const link = external_node_path_namespaceObject.join(dir, entry);
-        if (!external_node_fs_namespaceObject.existsSync(link))
-            external_node_fs_namespaceObject.symlinkSync(external_node_path_namespaceObject.join(userDir, entry), link);
-    }
-    let config = {};
-    try {
-        config = JSON.parse(external_node_fs_namespaceObject.readFileSync(external_node_path_namespaceObject.join(userDir, 'config.json'), 'utf8'));
-    }
-    catch {
-        // No config yet, or unreadable: start from an empty one.
-    }
-    delete config.credsStore;
-    const helpers = config.credHelpers;
-    if (helpers)
-        for (const registry of loginRegistries)
-            delete helpers[registry];
-    external_node_fs_namespaceObject.writeFileSync(external_node_path_namespaceObject.join(dir, 'config.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
-}
-function removePrivateConfig(dir) {
-    external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
-}
-
-;// CONCATENATED MODULE: ./src/phases.ts
-
-const live = {
-    info: message => core/* info */.pq(message),
-    warning: (message, properties) => core/* warning */.$e(message, properties)
-};
-function seconds(since) {
-    return `${((Date.now() - since) / 1000).toFixed(1)}s`;
-}
-/** One collapsible log group with its duration; output streams as it happens. */
-async function phase(name, fn) {
-    const started = Date.now();
-    return core/* group */.Os(name, async () => {
-        try {
-            return await fn(live);
-        }
-        finally {
-            core/* info */.pq(`${name}: ${seconds(started)}`);
-        }
-    });
+function appendArgs(builder, node) {
+    const args = ['create', '--append', '--name', builder];
+    if (node.name)
+        args.push('--node', node.name);
+    if (node.platforms.length > 0)
+        args.push('--platform', node.platforms.map(formatPlatform).join(','));
+    for (const opt of node.driverOpts)
+        args.push('--driver-opt', opt);
+    args.push('--bootstrap', node.endpoint);
+    return args;
 }
 /**
- * Runs independent phases at the same time (QEMU install and login need not
- * wait for the builder to boot). Groups cannot interleave in the log, so each
- * phase's lines are held and printed as its own group once all have settled;
- * the first failure is then rethrown.
+ * The platforms to pin on the builder's first node: those no appended node takes, so buildx
+ * sends each platform to the node meant to build it. All of them when the nodes take them all.
  */
-async function concurrently(phases) {
-    const held = phases.map(() => []);
-    const durations = [];
-    const results = await Promise.allSettled(phases.map(async (p, i) => {
-        const started = Date.now();
-        const log = {
-            info: message => held[i].push(() => core/* info */.pq(message)),
-            warning: (message, properties) => held[i].push(() => core/* warning */.$e(message, properties))
-        };
-        try {
-            await p.run(log);
-        }
-        finally {
-            durations[i] = seconds(started);
-        }
-    }));
-    phases.forEach((p, i) => {
-        core/* startGroup */.Oh(p.name);
-        for (const line of held[i])
-            line();
-        const result = results[i];
-        if (result.status === 'rejected')
-            core/* info */.pq(`${p.name} failed`);
-        core/* info */.pq(`${p.name}: ${durations[i]}`);
-        core/* endGroup */.N4();
-    });
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed)
-        throw failed.reason;
+function firstNodePlatforms(platforms, nodes) {
+    const appended = new Set(nodes.flatMap(node => node.platforms.map(formatPlatform)));
+    const rest = platforms.filter(p => !appended.has(formatPlatform(p)));
+    return rest.length > 0 ? rest : platforms;
+}
+/**
+ * Nodes can only join a builder this step creates with a multi-node driver; appending to the
+ * user's own builder would change it for every later job on the runner.
+ */
+function checkAppendTarget(nodes, target, input = 'append') {
+    if (nodes.length === 0)
+        return;
+    if (target.builder) {
+        throw new InputError(input, `adds nodes to the builder this step creates, but builder "${target.builder}" is given: leave builder empty, or add the nodes to that builder yourself`);
+    }
+    if (target.driver === 'docker') {
+        throw new InputError(input, 'needs a builder with several nodes, which the docker driver cannot have: use driver remote (BuildKit addresses) or docker-container (Docker endpoints)');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/builder.ts
+/**
+ * A name no other run can hold, so a stale builder left by a killed run on a
+ * self-hosted runner never collides with this one.
+ */
+function builderName(runId, runAttempt, random) {
+    return `multiarch-release-${runId}-${runAttempt}-${random}`;
+}
+/**
+ * docker-container builders run BuildKit in their own network namespace, where
+ * 127.0.0.1 is not the runner: a loopback registry needs the host network.
+ */
+function withHostNetwork(driver, driverOpts, refs, isLoopback) {
+    if (driver !== 'docker-container' || driverOpts.some(o => o.startsWith('network=')))
+        return { driverOpts };
+    const loopback = refs.find(isLoopback);
+    if (!loopback)
+        return { driverOpts };
+    return { driverOpts: [...driverOpts, 'network=host'], reason: `added driver-opt network=host because ${loopback} is a loopback registry` };
+}
+function createArgs(spec) {
+    const args = ['create', '--name', spec.name, '--driver', spec.driver];
+    for (const opt of spec.driverOpts)
+        args.push('--driver-opt', opt);
+    if (spec.configFile)
+        args.push('--config', spec.configFile);
+    if (spec.platforms.length > 0 && spec.driver === 'remote')
+        args.push('--platform', spec.platforms.join(','));
+    args.push('--bootstrap');
+    if (spec.endpoint)
+        args.push(spec.endpoint);
+    return args;
+}
+function removeArgs(name) {
+    return ['rm', '--force', name];
+}
+/**
+ * BuildKit registry sections for plain-HTTP registries and Docker Hub mirrors,
+ * appended to the user's config; a section the user wrote already wins.
+ */
+function buildkitdConfig(userConfig, registries) {
+    const sections = [];
+    const skipped = [];
+    const has = (host) => userConfig.includes(`[registry."${host}"]`);
+    if (registries.registryMirrors.length > 0) {
+        if (has('docker.io'))
+            skipped.push('docker.io');
+        else
+            sections.push(`[registry."docker.io"]\n  mirrors = [${registries.registryMirrors.map(tomlString).join(', ')}]`);
+    }
+    for (const host of registries.insecureRegistries) {
+        if (has(host))
+            skipped.push(host);
+        else
+            sections.push(`[registry.${tomlString(host)}]\n  http = true\n  insecure = true`);
+    }
+    const parts = [userConfig.trimEnd(), ...sections].filter(p => p !== '');
+    return { toml: parts.length ? `${parts.join('\n\n')}\n` : '', skipped };
+}
+function tomlString(value) {
+    return JSON.stringify(value);
+}
+async function createBuilder(docker, spec) {
+    // Silent for the same reason as the QEMU install: it runs concurrently with it.
+    await docker.buildx(createArgs(spec), { silent: true });
+}
+/** Removes a builder; an already missing builder counts as removed. */
+async function removeBuilder(docker, name) {
+    const result = await docker.buildx(removeArgs(name), { allowFailure: true, silent: true });
+    if (result.exitCode === 0)
+        return 'removed';
+    if (/not found|no builder .* found|failed to find instance/i.test(result.stderr))
+        return 'absent';
+    throw new Error(`docker buildx rm ${name} failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/csv-parse/lib/api/CsvError.js
@@ -41681,6 +41381,824 @@ const parse = function (data, opts = {}) {
 
 
 
+;// CONCATENATED MODULE: ./src/cache.ts
+
+
+/**
+ * Gives each gha cache entry without a scope one of its own. gha entries all share the scope
+ * "buildkit" by default, so the legs of a matrix (and several images in one workflow)
+ * overwrite each other's cache index; a one-platform leg gets a scope of its platform.
+ */
+function scopeGhaCache(entries, image, platforms) {
+    const [only] = platforms;
+    const scope = platforms.length === 1 && only ? `${image}-${platformOutputKey(only)}` : image;
+    return entries.map(entry => {
+        const fields = csvFields(entry);
+        const value = (key) => {
+            const field = fields.find(f => f.slice(0, f.indexOf('=')).trim().toLowerCase() === key);
+            return field?.slice(field.indexOf('=') + 1).trim();
+        };
+        if (value('type')?.toLowerCase() !== 'gha' || value('scope') !== undefined)
+            return entry;
+        return `${entry.trimEnd().replace(/,+$/, '')},scope=${scope}`;
+    });
+}
+/** The fields of one buildx CSV value, as buildx splits them (a quoted field keeps its commas). */
+function csvFields(entry) {
+    const records = parse(entry, { relax_quotes: true, relax_column_count: true, skip_empty_lines: true, trim: true });
+    return (records[0] ?? []).filter(f => f.includes('='));
+}
+
+;// CONCATENATED MODULE: ./src/digests.ts
+
+const INDEX_MEDIA_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json'
+];
+const MANIFEST_MEDIA_TYPES = [
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+];
+const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/**
+ * Maps each built platform to its image manifest digest, from the output of
+ * `docker buildx imagetools inspect --raw <image>@<topDigest>`.
+ */
+function platformDigests(raw, topDigest, requested) {
+    let doc;
+    try {
+        doc = JSON.parse(raw);
+    }
+    catch (e) {
+        throw new Error(`The manifest of ${topDigest} is not JSON (${e instanceof Error ? e.message : String(e)}): ${excerpt(raw)}`, { cause: e });
+    }
+    if (!isObject(doc)) {
+        throw new Error(`The manifest of ${topDigest} is not an image index or manifest: ${excerpt(raw)}`);
+    }
+    const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+    // The OCI spec makes mediaType optional, so the shape decides when it is absent.
+    if (Array.isArray(doc.manifests) && (mediaType === undefined || INDEX_MEDIA_TYPES.includes(mediaType))) {
+        return fromIndex(doc.manifests, topDigest, requested);
+    }
+    if (isObject(doc.config) && (mediaType === undefined || MANIFEST_MEDIA_TYPES.includes(mediaType))) {
+        return fromManifest(topDigest, requested);
+    }
+    throw new Error(`The manifest of ${topDigest} is not an image index or manifest` +
+        (mediaType ? ` (media type ${mediaType})` : '') +
+        `: ${excerpt(raw)}`);
+}
+/** Requested platforms the build did not produce, formatted, in requested order. */
+function missingPlatforms(found, requested) {
+    return requested
+        .map((p) => formatPlatform(normalizePlatform(p)))
+        .filter((key) => !Object.hasOwn(found.platforms, key));
+}
+function fromIndex(entries, topDigest, requested) {
+    const found = new Map();
+    const attestations = [];
+    entries.forEach((entry, i) => {
+        const descriptor = toDescriptor(entry);
+        if (descriptor === undefined) {
+            throw new Error(`Entry ${i} of the index ${topDigest} is not a descriptor with a digest: ${excerpt(JSON.stringify(entry))}`);
+        }
+        const { digest, platform, annotations } = descriptor;
+        const attestation = annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+            (platform?.os === 'unknown' && platform.architecture === 'unknown');
+        if (attestation) {
+            attestations.push(digest);
+            return;
+        }
+        // An entry without a platform cannot be attributed to one; it is no build output of ours.
+        if (platform === undefined)
+            return;
+        const key = formatPlatform(normalizePlatform(platform));
+        if (!found.has(key))
+            found.set(key, digest);
+    });
+    return { platforms: ordered(found, requested), attestations };
+}
+function fromManifest(topDigest, requested) {
+    // A plain manifest says nothing of its platform; only a one-platform build can produce it.
+    if (requested.length !== 1) {
+        throw new Error(`${topDigest} is a single image manifest, but ${requested.length} platforms were requested ` +
+            `(${requested.map(formatPlatform).join(', ') || 'none'}): cannot tell which platform it is`);
+    }
+    const [only] = requested;
+    return { platforms: { [formatPlatform(normalizePlatform(only))]: topDigest }, attestations: [] };
+}
+function ordered(found, requested) {
+    const platforms = {};
+    for (const p of requested) {
+        const key = formatPlatform(normalizePlatform(p));
+        const digest = found.get(key);
+        if (digest !== undefined)
+            platforms[key] = digest;
+    }
+    for (const [key, digest] of found) {
+        if (!Object.hasOwn(platforms, key))
+            platforms[key] = digest;
+    }
+    return platforms;
+}
+function toDescriptor(entry) {
+    if (!isObject(entry) || typeof entry.digest !== 'string' || !DIGEST_RE.test(entry.digest))
+        return undefined;
+    const descriptor = { digest: entry.digest };
+    const platform = entry.platform;
+    if (isObject(platform) && typeof platform.os === 'string' && typeof platform.architecture === 'string') {
+        descriptor.platform = {
+            os: platform.os,
+            architecture: platform.architecture,
+            ...(typeof platform.variant === 'string' && platform.variant !== '' ? { variant: platform.variant } : {})
+        };
+    }
+    if (isObject(entry.annotations))
+        descriptor.annotations = entry.annotations;
+    return descriptor;
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function excerpt(text) {
+    const flat = text.replace(/\s+/g, ' ').trim();
+    return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)';
+}
+
+;// CONCATENATED MODULE: ./src/merge.ts
+
+
+
+const EXPECTED_FORMS = 'expected the build jobs\' outputs as JSON ({"digest-linux-amd64": "sha256:...", "digest-linux-arm64": "sha256:..."}, ' +
+    'as toJSON(needs.<job>.outputs) gives them), a digests map ({"linux/amd64": "sha256:..."}) ' +
+    'or lines of platform=sha256:...';
+const merge_DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const OUTPUT_PREFIX = 'digest-';
+const ATTESTATION_TYPE = 'vnd.docker.reference.type';
+const ATTESTATION_SUBJECT = 'vnd.docker.reference.digest';
+const merge_INDEX_MEDIA_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json'
+];
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+/**
+ * Reads the merge-digests input into normalized platform → digest. Keys that name no
+ * digest output (digest, version, tags, ...) are skipped so a job's whole outputs object can
+ * be passed; empty values are skipped because a matrix job output a leg did not set is empty.
+ */
+function parseMergeDigests(text, input = 'merge-digests') {
+    const trimmed = text.trim();
+    if (trimmed === '')
+        throw new InputError(input, `is empty, nothing to merge: ${EXPECTED_FORMS}`);
+    const entries = /^[[{"]/.test(trimmed) ? jsonEntries(trimmed, input) : lineEntries(trimmed, input);
+    const digests = {};
+    const keyOf = new Map();
+    for (const { key, platform: written, value } of entries) {
+        if (value === '' || value === null)
+            continue;
+        if (typeof value !== 'string') {
+            throw new InputError(input, `"${key}" is ${JSON.stringify(value)}, not a digest string: ${EXPECTED_FORMS}`);
+        }
+        const platform = keyPlatform(key, written, input);
+        const digest = value.trim();
+        if (!merge_DIGEST_RE.test(digest)) {
+            throw new InputError(input, `"${key}" has "${digest}", which is not a digest: expected sha256: and 64 lower-case hex digits`);
+        }
+        const first = keyOf.get(platform);
+        if (first !== undefined) {
+            throw new InputError(input, `"${first}" and "${key}" both name ${platform}: give one digest per platform`);
+        }
+        keyOf.set(platform, key);
+        digests[platform] = digest;
+    }
+    if (keyOf.size === 0)
+        throw new InputError(input, `names no digest, nothing to merge: ${EXPECTED_FORMS}`);
+    return digests;
+}
+function jsonEntries(text, input) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (e) {
+        throw new InputError(input, `is not valid JSON (${e instanceof Error ? e.message : String(e)}): ${EXPECTED_FORMS}`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+        throw new InputError(input, `is JSON but not an object: ${EXPECTED_FORMS}`);
+    }
+    const entries = [];
+    for (const [key, value] of Object.entries(doc)) {
+        const platform = platformOfKey(key);
+        if (platform !== undefined)
+            entries.push({ key, platform, value });
+    }
+    return entries;
+}
+function lineEntries(text, input) {
+    // Neither digests nor platforms contain commas, so a one-line list may use them too.
+    return text
+        .split(/[\n,]/)
+        .map(item => item.trim())
+        .filter(item => item !== '')
+        .map(item => {
+        const eq = item.indexOf('=');
+        const key = eq < 0 ? '' : item.slice(0, eq).trim();
+        const platform = platformOfKey(key);
+        if (platform === undefined) {
+            throw new InputError(input, `"${item}" is not platform=sha256:...: ${EXPECTED_FORMS}`);
+        }
+        return { key, platform, value: item.slice(eq + 1).trim() };
+    });
+}
+/** The platform a key names as written, or undefined for keys that are no digest of a platform. */
+function platformOfKey(key) {
+    if (key.startsWith(OUTPUT_PREFIX))
+        return outputKeyPlatform(key.slice(OUTPUT_PREFIX.length));
+    if (key.includes('/'))
+        return key;
+    return undefined;
+}
+/**
+ * Undoes platformOutputKey: "linux-arm-v7" is linux/arm/v7 and "linux-arm64-v8-2" is
+ * linux/arm64/v8.2, since no known OS or architecture contains a "-" and only a variant a ".".
+ */
+function outputKeyPlatform(suffix) {
+    const [os = '', architecture = '', ...variant] = suffix.split('-');
+    return [os, architecture, variant.join('.')].filter(part => part !== '').join('/');
+}
+function keyPlatform(key, written, input) {
+    try {
+        return formatPlatform(parsePlatform(written, input));
+    }
+    catch (e) {
+        if (!(e instanceof InputError))
+            throw e;
+        const detail = e.message.slice(`Input "${input}": `.length);
+        const hint = key.startsWith(OUTPUT_PREFIX) ? ' (output keys are digest-<os>-<arch>[-<variant>], like digest-linux-arm-v7)' : '';
+        throw new InputError(input, `"${key}" names no known platform${hint}: ${detail}`);
+    }
+}
+/** argv of `docker buildx imagetools create` for every tag at once: one index, pushed under each. */
+function imagetoolsCreateArgs(refs, sources, annotations) {
+    return [
+        'imagetools',
+        'create',
+        ...refs.flatMap(ref => ['--tag', ref]),
+        ...annotations.flatMap(annotation => ['--annotation', annotation]),
+        ...sources
+    ];
+}
+/**
+ * The --output of a push by digest. buildx reads the value as one CSV record, so several
+ * names must be quoted as a whole field ("name=a,b"); name="a,b" is rejected as a bare quote.
+ */
+function pushByDigestOutput(images) {
+    if (images.length === 0)
+        throw new Error('pushByDigestOutput: no image to push to');
+    const name = images.length === 1 ? `name=${images[0]}` : `"name=${images.join(',')}"`;
+    return `type=image,${name},push-by-digest=true,name-canonical=true,push=true`;
+}
+/**
+ * The annotations of a merged index. imagetools create (buildx 0.13) writes only index
+ * annotations and fails on any other kind, so the rest of the user's are set aside.
+ */
+function indexAnnotations(generated, user) {
+    const merged = new Map(Object.entries(generated));
+    const skipped = [];
+    for (const annotation of user) {
+        const match = /^index:([^=]+)=(.*)$/s.exec(annotation.trim());
+        if (!match) {
+            skipped.push(annotation);
+            continue;
+        }
+        merged.delete(match[1]);
+        merged.set(match[1], match[2]);
+    }
+    return { annotations: [...merged].map(([key, value]) => `index:${key}=${value}`), skipped };
+}
+/**
+ * Checks that each digest exists in the image's repository and holds an image of the platform
+ * it is named for, by the os/architecture/variant of the image config. Reports every bad
+ * digest at once, so one failed merge run shows all of them.
+ */
+async function checkLegs(docker, image, digests) {
+    const platformsOf = new Map();
+    for (const [platform, digest] of Object.entries(digests)) {
+        platformsOf.set(digest, [...(platformsOf.get(digest) ?? []), platform]);
+    }
+    const checked = await Promise.all([...platformsOf].map(async ([digest, platforms]) => {
+        try {
+            return { legs: await checkDigest(docker, image, digest, platforms), problems: [] };
+        }
+        catch (e) {
+            if (e instanceof LegProblems)
+                return { legs: [], problems: e.problems };
+            throw e;
+        }
+    }));
+    const problems = checked.flatMap(c => c.problems);
+    if (problems.length > 0) {
+        throw new Error(`Cannot merge into ${image}:\n${problems.map(p => `- ${p}`).join('\n')}`);
+    }
+    const byPlatform = new Map(checked.flatMap(c => c.legs).map(leg => [leg.platform, leg]));
+    return Object.keys(digests).map(platform => byPlatform.get(platform));
+}
+class LegProblems extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.join('\n'));
+        this.problems = problems;
+    }
+}
+async function checkDigest(docker, image, digest, platforms) {
+    const named = platforms.join(', ');
+    const ref = `${image}@${digest}`;
+    const inspected = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true, allowFailure: true });
+    if (inspected.exitCode !== 0) {
+        const detail = tail(inspected.stderr || inspected.stdout, 3);
+        throw new LegProblems([
+            /not found/i.test(detail)
+                ? `${named}: ${digest} does not exist in ${image}`
+                : `${named}: cannot read ${digest} from ${image}: ${detail}`
+        ]);
+    }
+    const doc = parseJson(inspected.stdout);
+    if (Array.isArray(doc?.manifests) && (doc.mediaType === undefined || merge_INDEX_MEDIA_TYPES.includes(String(doc.mediaType)))) {
+        return checkIndex(docker, image, digest, platforms, doc.manifests.map(descriptor));
+    }
+    if (doc?.config === undefined) {
+        throw new LegProblems([`${named}: ${digest} in ${image} is neither an image index nor an image manifest`]);
+    }
+    if (platforms.length > 1) {
+        throw new LegProblems([`${named}: ${digest} is a single image manifest, so it cannot be the image of ${platforms.length} platforms`]);
+    }
+    const platform = platforms[0];
+    const actual = await configPlatform(docker, ref);
+    if (actual !== platform) {
+        throw new LegProblems([`${platform}: ${digest} is an image for ${actual}, not ${platform}`]);
+    }
+    return [{ platform, digest, manifest: digest, attestations: [] }];
+}
+async function checkIndex(docker, image, digest, platforms, entries) {
+    const images = entries.filter(e => e.platform !== undefined && e.attestationOf === undefined);
+    const held = images.map(e => e.platform);
+    const absent = platforms.filter(p => !held.includes(p));
+    if (absent.length > 0) {
+        throw new LegProblems(absent.map(p => `${p}: ${digest} is an index of ${held.join(', ') || 'no image'}, not of ${p}`));
+    }
+    if (held.some(p => !platforms.includes(p))) {
+        // Merging the index would bring its other platforms in too.
+        throw new LegProblems([
+            `${platforms.join(', ')}: ${digest} is an index of ${held.join(', ')}; name it for each of its platforms, ` +
+                `or give the image manifest digest of ${platforms.join(', ')}`
+        ]);
+    }
+    const problems = [];
+    const legs = [];
+    for (const platform of platforms) {
+        const entry = images.find(e => e.platform === platform);
+        const actual = await configPlatform(docker, `${image}@${entry.digest}`);
+        if (actual !== platform) {
+            problems.push(`${platform}: ${digest} holds ${entry.digest}, an image for ${actual}, not ${platform}`);
+            continue;
+        }
+        const attestations = entries.filter(e => e.attestationOf === entry.digest).map(e => e.digest);
+        legs.push({ platform, digest, manifest: entry.digest, attestations });
+    }
+    if (problems.length > 0)
+        throw new LegProblems(problems);
+    return legs;
+}
+/** os/architecture[/variant] from the image config, normalized, or "unknown" parts when absent. */
+async function configPlatform(docker, ref) {
+    const result = await docker.buildx(['imagetools', 'inspect', '--format', '{{json .Image}}', ref], { silent: true });
+    const config = parseJson(result.stdout);
+    const os = typeof config?.os === 'string' && config.os ? config.os : 'unknown';
+    const architecture = typeof config?.architecture === 'string' && config.architecture ? config.architecture : 'unknown';
+    const variant = typeof config?.variant === 'string' && config.variant ? config.variant : undefined;
+    const platform = variant ? { os, architecture, variant } : { os, architecture };
+    return formatPlatform(normalizePlatform(platform));
+}
+function descriptor(entry) {
+    const e = merge_isObject(entry) ? entry : {};
+    const d = { digest: typeof e.digest === 'string' ? e.digest : '' };
+    const annotations = merge_isObject(e.annotations) ? e.annotations : {};
+    if (annotations[ATTESTATION_TYPE] === 'attestation-manifest' && typeof annotations[ATTESTATION_SUBJECT] === 'string') {
+        d.attestationOf = annotations[ATTESTATION_SUBJECT];
+    }
+    const p = merge_isObject(e.platform) ? e.platform : undefined;
+    if (p && typeof p.os === 'string' && typeof p.architecture === 'string' && p.os !== 'unknown') {
+        const variant = typeof p.variant === 'string' && p.variant ? p.variant : undefined;
+        d.platform = formatPlatform(normalizePlatform({ os: p.os, architecture: p.architecture, ...(variant ? { variant } : {}) }));
+    }
+    return d;
+}
+/**
+ * Creates one index from the legs under every ref and checks, by reading it back, that it
+ * holds exactly the legs' image manifests and their attestations.
+ */
+async function mergeRelease(docker, spec) {
+    const [image] = spec.images;
+    if (image === undefined || spec.refs.length === 0)
+        throw new Error('mergeRelease: no image or no tag to push the index under');
+    const legs = await checkLegs(docker, image, spec.digests);
+    const sources = [...new Set(legs.map(leg => `${image}@${leg.digest}`))];
+    await docker.buildx(imagetoolsCreateArgs(spec.refs, sources, spec.annotations));
+    // imagetools create prints no digest; the tag just pushed names it.
+    const pushed = await docker.buildx(['imagetools', 'inspect', '--format', '{{json .Manifest}}', spec.refs[0]], { silent: true });
+    const digest = parseJson(pushed.stdout)?.digest;
+    if (typeof digest !== 'string' || !merge_DIGEST_RE.test(digest)) {
+        throw new Error(`Cannot read the digest of ${spec.refs[0]} after pushing it: ${pushed.stdout.trim().slice(0, 200)}`);
+    }
+    const raw = (await docker.buildx(['imagetools', 'inspect', '--raw', `${repository(spec.refs[0])}@${digest}`], { silent: true })).stdout;
+    const platforms = legs.map(leg => parsePlatform(leg.platform));
+    const found = platformDigests(raw, digest, platforms);
+    const problems = [];
+    for (const leg of legs) {
+        const inIndex = found.platforms[leg.platform];
+        if (inIndex !== leg.manifest)
+            problems.push(`${leg.platform} is ${inIndex ?? 'missing'}, not the leg's ${leg.manifest}`);
+        for (const attestation of leg.attestations) {
+            if (!found.attestations.includes(attestation))
+                problems.push(`the attestation ${attestation} of ${leg.platform} is missing`);
+        }
+    }
+    for (const platform of Object.keys(found.platforms)) {
+        if (!legs.some(leg => leg.platform === platform))
+            problems.push(`${platform} is in it but in no leg`);
+    }
+    if (problems.length > 0) {
+        throw new Error(`The index ${digest} pushed as ${spec.refs.join(', ')} is not the merge of the legs:\n${problems.map(p => `- ${p}`).join('\n')}`);
+    }
+    const warnings = [];
+    if (spec.annotations.length > 0 && parseJson(raw)?.mediaType === DOCKER_LIST) {
+        warnings.push('every leg is a Docker image manifest (built with provenance off), so buildx wrote a Docker manifest list, ' +
+            'which has no annotations: the index annotations were left out');
+    }
+    return { digest, digests: Object.fromEntries(legs.map(leg => [leg.platform, leg.manifest])), warnings };
+}
+/** image:tag → image; a ":" before the last "/" is a registry port, not a tag. */
+function repository(ref) {
+    const colon = ref.lastIndexOf(':');
+    return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+}
+function parseJson(text) {
+    try {
+        const doc = JSON.parse(text);
+        return merge_isObject(doc) ? doc : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function merge_isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+;// CONCATENATED MODULE: ./src/buildx.ts
+
+
+
+/** Oldest buildx with everything used here: --bootstrap, --metadata-file digests, attestations. */
+const MIN_BUILDX = '0.10.0';
+/** `docker buildx version` → "0.13.1"; accepts "v0.19.3 <commit>" and distribution builds like "0.13.1+ds1 0.13.1+ds1-3". */
+function parseBuildxVersion(stdout) {
+    const match = /buildx\s+v?(\d+\.\d+\.\d+)/.exec(stdout);
+    return match?.[1];
+}
+async function checkBuildx(docker) {
+    const result = await docker.buildx(['version'], { silent: true, allowFailure: true });
+    if (result.exitCode !== 0) {
+        throw new Error(`docker buildx is not available (${result.stderr.trim().split('\n')[0] || `exit code ${result.exitCode}`}): ` +
+            'install the buildx plugin on the runner, or set buildx-version to install a release');
+    }
+    const version = parseBuildxVersion(result.stdout);
+    if (version && semver.lt(version, MIN_BUILDX)) {
+        throw new Error(`docker buildx ${version} is too old: ${MIN_BUILDX} or newer is needed; set buildx-version: v0.19.3 (or newer) to install one`);
+    }
+    return version ?? 'unknown';
+}
+function buildxAsset(version, nodeArch) {
+    const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm-v7', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[nodeArch] ?? nodeArch;
+    return `buildx-v${version}.linux-${arch}`;
+}
+/** A buildx release from the tool cache, downloaded into it on first use. */
+async function installBuildx(requested, nodeArch = process.arch) {
+    const version = requested.replace(/^v/, '');
+    // Loaded only on this path: most runs never need the download client.
+    const tc = await __nccwpck_require__.e(/* import() */ 805).then(__nccwpck_require__.bind(__nccwpck_require__, 9805));
+    let dir = tc.find('buildx', version, nodeArch);
+    if (!dir) {
+        const url = `https://github.com/docker/buildx/releases/download/v${version}/${buildxAsset(version, nodeArch)}`;
+        const downloaded = await tc.downloadTool(url);
+        dir = await tc.cacheFile(downloaded, 'buildx', 'buildx', version, nodeArch);
+    }
+    const binary = external_node_path_namespaceObject.join(dir, 'buildx');
+    external_node_fs_namespaceObject.chmodSync(binary, 0o755);
+    return binary;
+}
+
+;// CONCATENATED MODULE: ./src/context.ts
+
+function fromGitHubContext(ctx) {
+    const payload = ctx.payload ?? {};
+    const run = {
+        eventName: ctx.eventName ?? '',
+        ref: ctx.ref ?? '',
+        sha: ctx.sha ?? '',
+        repository: `${ctx.repo.owner}/${ctx.repo.repo}`,
+        actor: ctx.actor ?? '',
+        serverUrl: ctx.serverUrl,
+        apiUrl: ctx.apiUrl,
+        // @actions/github parses these from the environment, so a missing variable arrives as NaN.
+        runId: positiveInt(ctx.runId) ?? 0,
+        runAttempt: positiveInt(ctx.runAttempt) ?? 1,
+        prerelease: false
+    };
+    if (isPullRequestEvent(run.eventName)) {
+        const prNumber = positiveInt(record(payload.pull_request)?.number) ?? pullNumberFromRef(run.ref);
+        if (prNumber !== undefined)
+            run.prNumber = prNumber;
+    }
+    if (run.eventName === 'release') {
+        const release = record(payload.release);
+        const tag = release?.tag_name;
+        if (typeof tag === 'string' && tag !== '') {
+            run.releaseTag = tag;
+            // GITHUB_REF of a release event is the tag; fill it in for callers that only look at the ref.
+            if (run.ref === '')
+                run.ref = `refs/tags/${tag}`;
+        }
+        run.prerelease = release?.prerelease === true;
+    }
+    return run;
+}
+/**
+ * The run context of the current workflow run, read from the runner's
+ * environment and event file the way `@actions/github`'s Context does; that
+ * module is not imported here because it loads the whole REST client, which
+ * every run would pay for at startup and only the `latest` check needs.
+ */
+function readRunContext(env = process.env) {
+    let payload = {};
+    if (env.GITHUB_EVENT_PATH && external_node_fs_namespaceObject.existsSync(env.GITHUB_EVENT_PATH)) {
+        payload = record(JSON.parse(external_node_fs_namespaceObject.readFileSync(env.GITHUB_EVENT_PATH, 'utf8'))) ?? {};
+    }
+    const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '').split('/');
+    return fromGitHubContext({
+        eventName: env.GITHUB_EVENT_NAME ?? '',
+        ref: env.GITHUB_REF ?? '',
+        sha: env.GITHUB_SHA ?? '',
+        repo: { owner, repo },
+        actor: env.GITHUB_ACTOR ?? '',
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        runId: parseCount(env.GITHUB_RUN_ID) ?? 0,
+        runAttempt: parseCount(env.GITHUB_RUN_ATTEMPT),
+        payload
+    });
+}
+// pull_request_target runs on the base branch ref, so the payload, not the ref, identifies the PR.
+function isPullRequestEvent(eventName) {
+    return eventName.startsWith('pull_request');
+}
+function pullNumberFromRef(ref) {
+    const m = /^refs\/pull\/(\d+)\//.exec(ref);
+    return m ? positiveInt(Number(m[1])) : undefined;
+}
+function parseCount(text) {
+    return text && /^\d+$/.test(text.trim()) ? positiveInt(Number(text)) : undefined;
+}
+function positiveInt(value) {
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+function record(value) {
+    return typeof value === 'object' && value !== null ? value : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/credentials.ts
+
+
+/** The hosts under which Docker Hub credentials are stored by `docker login`. */
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+function canonicalRegistry(host) {
+    // `docker login` itself stores Docker Hub under https://index.docker.io/v1/.
+    const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '');
+    return DOCKER_HUB.has(lower) ? 'docker.io' : lower;
+}
+/** Parses the `registry-auth` YAML list; an empty document means no logins. */
+function parseRegistryAuth(text, input) {
+    // A list commented out entirely is no list, not an error.
+    if (!text.replace(/^\s*#.*$/gm, '').trim())
+        return [];
+    if (/^\t/m.test(text)) {
+        throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"');
+    }
+    let doc;
+    try {
+        // Failsafe: every value stays the string it was written as (a username 007 is not 7).
+        doc = load(text, { schema: FAILSAFE_SCHEMA });
+    }
+    catch (e) {
+        // js-yaml's message quotes the offending line, which may hold a password.
+        const mark = e.mark;
+        const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : '';
+        throw new InputError(input, `is not valid YAML${where}: expected a list of {registry, username, password}`);
+    }
+    if (doc === null || doc === undefined)
+        return [];
+    if (!Array.isArray(doc)) {
+        throw new InputError(input, 'is not a YAML list: expected items like "- registry: ghcr.io" with username and password');
+    }
+    return doc.map((item, i) => {
+        const n = i + 1;
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+            throw new InputError(input, `item ${n} is not a mapping: expected {registry, username, password}`);
+        }
+        const entry = item;
+        for (const key of Object.keys(entry)) {
+            if (!['registry', 'username', 'password'].includes(key)) {
+                // "password=S3cr3t" or "{password S3cr3t}" parse as a key without a value: never quote such a key.
+                const what = entry[key] === null || entry[key] === '' ? 'a key without a value' : `an unknown key "${key}"`;
+                throw new InputError(input, `item ${n} has ${what}: expected registry, username and password`);
+            }
+        }
+        const field = (key) => {
+            const value = entry[key];
+            if (typeof value !== 'string' || value.trim() === '') {
+                throw new InputError(input, `item ${n} has no ${key}: expected {registry, username, password}, each a non-empty string`);
+            }
+            return value.trim();
+        };
+        const registry = field('registry');
+        if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(canonicalRegistry(registry)) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(registry)) {
+            throw new InputError(input, `item ${n} has registry "${registry}": expected a host[:port] like ghcr.io`);
+        }
+        return { registry: canonicalRegistry(registry), username: field('username'), password: field('password') };
+    });
+}
+/**
+ * The logins this step makes: the explicit credentials, plus ghcr.io with the job
+ * token when an image lives there and nothing else covers it.
+ */
+function planLogins(explicit, images, githubToken, actor) {
+    const logins = explicit.map(c => ({ ...c, registry: canonicalRegistry(c.registry) }));
+    const onGhcr = images.some(image => image.startsWith('ghcr.io/'));
+    if (onGhcr && githubToken && actor && !logins.some(c => c.registry === 'ghcr.io')) {
+        logins.push({ registry: 'ghcr.io', username: actor, password: githubToken });
+    }
+    return logins;
+}
+
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var src_exec = __nccwpck_require__(5260);
+;// CONCATENATED MODULE: ./src/docker.ts
+
+
+class DockerCli {
+    dockerPath;
+    /** Path of a standalone buildx binary; empty means the docker CLI plugin. */
+    buildxPath = '';
+    constructor(dockerPath = 'docker') {
+        this.dockerPath = dockerPath;
+    }
+    run(args, options = {}) {
+        return execute(this.dockerPath, args, options);
+    }
+    buildx(args, options = {}) {
+        return this.buildxPath
+            ? execute(this.buildxPath, args, options)
+            : execute(this.dockerPath, ['buildx', ...args], options);
+    }
+}
+async function execute(tool, args, options) {
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    let result;
+    try {
+        result = await src_exec/* getExecOutput */.H(tool, args, {
+            ignoreReturnCode: true,
+            silent: options.silent ?? false,
+            input: options.input === undefined ? undefined : Buffer.from(options.input),
+            env
+        });
+    }
+    catch (e) {
+        // exec rejects when the binary cannot be started at all (not on PATH).
+        throw new DockerCommandError(commandLine(tool, args), 127, `${tool}: ${e.message ?? e}`);
+    }
+    if (result.exitCode !== 0 && !options.allowFailure) {
+        throw new DockerCommandError(commandLine(tool, args), result.exitCode, result.stderr || result.stdout);
+    }
+    return result;
+}
+function commandLine(tool, args) {
+    const name = tool === 'docker' || tool.endsWith('/docker') ? 'docker' : tool.split('/').pop();
+    return [name, ...args].join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/dockerconfig.ts
+
+
+
+/** The Docker config directory the job uses: DOCKER_CONFIG, else ~/.docker. */
+function userDockerConfig(env = process.env) {
+    return env.DOCKER_CONFIG || external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.docker');
+}
+/**
+ * A private Docker config for this step's credentials, so logging in never
+ * touches the runner's own config: everything but config.json is linked from
+ * the user's directory (builders, contexts, CLI plugins stay shared), and
+ * config.json is a copy without the credential store, so our logins land in
+ * this directory and vanish with it.
+ */
+function createPrivateConfig(userDir, dir, loginRegistries) {
+    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Builders must outlive this directory (cleanup: false), so keep their metadata in the user's.
+    external_node_fs_namespaceObject.mkdirSync(external_node_path_namespaceObject.join(userDir, 'buildx'), { recursive: true });
+    for (const entry of external_node_fs_namespaceObject.readdirSync(userDir)) {
+        if (entry === 'config.json')
+            continue;
+        const link = external_node_path_namespaceObject.join(dir, entry);
+        if (!external_node_fs_namespaceObject.existsSync(link))
+            external_node_fs_namespaceObject.symlinkSync(external_node_path_namespaceObject.join(userDir, entry), link);
+    }
+    let config = {};
+    try {
+        config = JSON.parse(external_node_fs_namespaceObject.readFileSync(external_node_path_namespaceObject.join(userDir, 'config.json'), 'utf8'));
+    }
+    catch {
+        // No config yet, or unreadable: start from an empty one.
+    }
+    delete config.credsStore;
+    const helpers = config.credHelpers;
+    if (helpers)
+        for (const registry of loginRegistries)
+            delete helpers[registry];
+    external_node_fs_namespaceObject.writeFileSync(external_node_path_namespaceObject.join(dir, 'config.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
+}
+function removePrivateConfig(dir) {
+    external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
+}
+
+;// CONCATENATED MODULE: ./src/phases.ts
+
+const live = {
+    info: message => core/* info */.pq(message),
+    warning: (message, properties) => core/* warning */.$e(message, properties)
+};
+function seconds(since) {
+    return `${((Date.now() - since) / 1000).toFixed(1)}s`;
+}
+/** One collapsible log group with its duration; output streams as it happens. */
+async function phase(name, fn) {
+    const started = Date.now();
+    return core/* group */.Os(name, async () => {
+        try {
+            return await fn(live);
+        }
+        finally {
+            core/* info */.pq(`${name}: ${seconds(started)}`);
+        }
+    });
+}
+/**
+ * Runs independent phases at the same time (QEMU install and login need not
+ * wait for the builder to boot). Groups cannot interleave in the log, so each
+ * phase's lines are held and printed as its own group once all have settled;
+ * the first failure is then rethrown.
+ */
+async function concurrently(phases) {
+    const held = phases.map(() => []);
+    const durations = [];
+    const results = await Promise.allSettled(phases.map(async (p, i) => {
+        const started = Date.now();
+        const log = {
+            info: message => held[i].push(() => core/* info */.pq(message)),
+            warning: (message, properties) => held[i].push(() => core/* warning */.$e(message, properties))
+        };
+        try {
+            await p.run(log);
+        }
+        finally {
+            durations[i] = seconds(started);
+        }
+    }));
+    phases.forEach((p, i) => {
+        core/* startGroup */.Oh(p.name);
+        for (const line of held[i])
+            line();
+        const result = results[i];
+        if (result.status === 'rejected')
+            core/* info */.pq(`${p.name} failed`);
+        core/* info */.pq(`${p.name}: ${durations[i]}`);
+        core/* endGroup */.N4();
+    });
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed)
+        throw failed.reason;
+}
+
 ;// CONCATENATED MODULE: ./src/lists.ts
 
 
@@ -41814,6 +42332,8 @@ function splitDomain(value) {
 
 
 
+
+
 /** Input names, written once: action.yml is the other half of this contract. */
 const Input = {
     images: 'images',
@@ -41911,10 +42431,12 @@ function readInputs(env) {
         throw new InputError(Input.platforms, 'is empty: expected os/arch[/variant] items, e.g. linux/amd64,linux/arm64');
     }
     const platforms = parsePlatforms(platformItems, Input.platforms);
-    const mergeDigests = inputs_text(Input.mergeDigests);
+    const mergeDigestsText = inputs_text(Input.mergeDigests);
+    const mergeDigests = mergeDigestsText ? parseMergeDigests(mergeDigestsText, Input.mergeDigests) : {};
+    const merging = mergeDigestsText !== '';
     const context = inputs_text(Input.context) || '.';
     // A merge builds nothing, so its job needs no checkout and no Dockerfile.
-    const remoteContext = isRemoteContext(context) || mergeDigests !== '';
+    const remoteContext = isRemoteContext(context) || merging;
     if (!remoteContext)
         insideWorkspace(Input.context, context, env.workspace, 'directory');
     let file = inputs_text(Input.file);
@@ -41974,9 +42496,14 @@ function readInputs(env) {
         throw new InputError(Input.builder, `"${builder}" is not a builder name: expected letters, digits, "_", "." and "-"`);
     }
     const pushByDigest = bool(Input.pushByDigest);
-    if (pushByDigest && mergeDigests) {
+    if (pushByDigest && merging) {
         throw new InputError(Input.pushByDigest, `cannot be combined with ${Input.mergeDigests}: a step either builds one leg by digest or merges the legs`);
     }
+    if (pushByDigest && driver === 'docker') {
+        throw new InputError(Input.pushByDigest, 'needs a BuildKit builder: the docker driver cannot push by digest; use driver: docker-container');
+    }
+    const append = parseAppend(core/* getInput */.V4(Input.append, { trimWhitespace: false }), Input.append);
+    checkAppendTarget(append, { driver, builder }, Input.append);
     const composeFile = inputs_text(Input.composeFile);
     if (composeFile)
         insideWorkspace(Input.composeFile, composeFile, env.workspace, 'file');
@@ -42020,7 +42547,7 @@ function readInputs(env) {
         cleanup: bool(Input.cleanup),
         pushByDigest,
         mergeDigests,
-        append: core/* getInput */.V4(Input.append, { trimWhitespace: false }),
+        append,
         preflight: oneOf(Input.preflight, ['true', 'false', 'warn']),
         composeFile,
         verify: oneOf(Input.verify, ['true', 'false', 'strict']),
@@ -42172,8 +42699,9 @@ function outputValues(result) {
         [Output.digests]: JSON.stringify(result.digests),
         [Output.metadata]: result.metadata
     };
-    for (const [platform, digest] of Object.entries(result.digests))
+    for (const [platform, digest] of Object.entries({ ...result.digests, ...result.platformOutputs })) {
         values[platformDigestOutput(platform)] = digest;
+    }
     return values;
 }
 function summaryMarkdown(result) {
@@ -42534,12 +43062,15 @@ function truncate(text, max = 40) {
 
 
 
+
+
+
 function planRelease(ctx, inputs) {
     const tags = deriveTags(ctx, { version: inputs.version, tags: inputs.tags, latest: inputs.latest });
     const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequest(ctx.eventName));
     // Without a push nothing needs the job token; explicit credentials still serve private base images.
     const logins = planLogins(inputs.credentials, push ? inputs.images : [], inputs.githubToken, ctx.actor);
-    return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins };
+    return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins, merging: Object.keys(inputs.mergeDigests).length > 0 };
 }
 function isPullRequest(eventName) {
     return eventName === 'pull_request' || eventName === 'pull_request_target';
@@ -42578,6 +43109,8 @@ async function release(docker, plan) {
         createPrivateConfig(userDockerConfig(), dir, plan.logins.map(c => c.registry));
         process.env.DOCKER_CONFIG = dir;
     }
+    if (plan.merging)
+        return merge(docker, plan);
     let builder = '';
     await concurrently([
         { name: 'QEMU', run: log => setUpEmulation(docker, inputs, log) },
@@ -42595,7 +43128,7 @@ async function release(docker, plan) {
     const result = {
         version: plan.tags.version,
         images: inputs.images,
-        tags: plan.refs,
+        tags: inputs.pushByDigest ? [] : plan.refs,
         pushed: plan.push,
         digest: '',
         digests: {},
@@ -42612,8 +43145,36 @@ async function release(docker, plan) {
         result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan);
         for (const [platform, platformDigest] of Object.entries(result.digests))
             log.info(`${platform}  ${platformDigest}`);
+        if (inputs.pushByDigest) {
+            // What a merge needs: the pushed digest, which also carries the leg's attestations.
+            result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]));
+            log.info(`pushed by digest: ${inputs.images[0]}@${digest}`);
+        }
     });
     return result;
+}
+async function merge(docker, plan) {
+    const { inputs, ctx } = plan;
+    const result = { version: plan.tags.version, images: inputs.images, tags: plan.refs, pushed: plan.push, digest: '', digests: {}, metadata: '{}' };
+    await phase('Login', log => logIn(docker, plan, log));
+    if (!plan.push) {
+        core/* info */.pq('push is off for this event: no index is created from the legs');
+        return result;
+    }
+    const generated = ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '');
+    const { annotations, skipped } = indexAnnotations(generated, inputs.annotations);
+    for (const annotation of skipped) {
+        core/* warning */.$e(`annotation "${annotation}" is left out of the merged index: imagetools create writes only index: annotations`, { title: Input.annotations });
+    }
+    const merged = await phase('Merge', async (log) => {
+        const m = await mergeRelease(docker, { images: inputs.images, refs: plan.refs, digests: inputs.mergeDigests, annotations });
+        for (const [platform, digest] of Object.entries(m.digests))
+            log.info(`${platform}  ${digest}`);
+        return m;
+    });
+    for (const warning of merged.warnings)
+        core/* warning */.$e(warning);
+    return { ...result, digest: merged.digest, digests: merged.digests };
 }
 async function setUpEmulation(docker, inputs, log) {
     const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu);
@@ -42680,9 +43241,14 @@ async function setUpBuilder(docker, plan, tempDir, log) {
         driverOpts: network.driverOpts,
         endpoint: inputs.endpoint,
         configFile,
-        platforms: inputs.platforms.map(formatPlatform)
+        platforms: (inputs.append.length ? firstNodePlatforms(inputs.platforms, inputs.append) : []).map(formatPlatform)
     });
     log.info(`created builder ${name} (${inputs.driver})`);
+    for (const node of inputs.append) {
+        const opts = withHostNetwork(inputs.driver, node.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)));
+        await docker.buildx(appendArgs(name, { ...node, driverOpts: opts.driverOpts }), { silent: true });
+        log.info(`appended node ${node.name || node.endpoint} for ${node.platforms.map(formatPlatform).join(', ') || 'the platforms it reports'}`);
+    }
     return name;
 }
 function buildPlan(plan, builder, metadataFile) {
@@ -42693,14 +43259,15 @@ function buildPlan(plan, builder, metadataFile) {
         context: inputs.context,
         file: inputs.file,
         platforms: inputs.platforms.map(formatPlatform),
-        tags: plan.refs,
+        tags: plan.inputs.pushByDigest ? [] : plan.refs,
+        outputs: plan.inputs.pushByDigest && plan.push ? [pushByDigestOutput(inputs.images)] : [],
         labels: mergeLabels(Object.entries(generated).map(([k, v]) => `${k}=${v}`), inputs.labels),
         annotations: inputs.annotations,
         buildArgs: inputs.buildArgs,
         target: inputs.target,
         secrets: inputs.secrets,
-        cacheFrom: inputs.cacheFrom,
-        cacheTo: inputs.cacheTo,
+        cacheFrom: scopeGhaCache(inputs.cacheFrom, inputs.images[0], inputs.platforms),
+        cacheTo: scopeGhaCache(inputs.cacheTo, inputs.images[0], inputs.platforms),
         provenance: inputs.provenance,
         sbom: inputs.sbom,
         noCache: inputs.noCache,

@@ -3,6 +3,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { InputError } from './errors.js'
 import { lines, listItems } from './lists.js'
+import { checkAppendTarget, parseAppend, type AppendNode } from './append.js'
+import { parseMergeDigests } from './merge.js'
 import { parsePlatforms, type Platform } from './platforms.js'
 import { parseImageName, registryHost } from './reference.js'
 import type { LatestMode } from './tags.js'
@@ -109,10 +111,10 @@ export interface Inputs {
   buildxVersion: string
   cleanup: boolean
   pushByDigest: boolean
-  /** Raw merge-digests text; empty means build. */
-  mergeDigests: string
-  /** Raw append YAML. */
-  append: string
+  /** platform → digest of each leg to merge; empty means build. */
+  mergeDigests: Record<string, string>
+  /** BuildKit nodes to add to the builder this step creates. */
+  append: AppendNode[]
   preflight: 'true' | 'false' | 'warn'
   composeFile: string
   verify: 'true' | 'false' | 'strict'
@@ -180,10 +182,12 @@ export function readInputs(env: InputEnvironment): Inputs {
   }
   const platforms = parsePlatforms(platformItems, Input.platforms)
 
-  const mergeDigests = text(Input.mergeDigests)
+  const mergeDigestsText = text(Input.mergeDigests)
+  const mergeDigests = mergeDigestsText ? parseMergeDigests(mergeDigestsText, Input.mergeDigests) : {}
+  const merging = mergeDigestsText !== ''
   const context = text(Input.context) || '.'
   // A merge builds nothing, so its job needs no checkout and no Dockerfile.
-  const remoteContext = isRemoteContext(context) || mergeDigests !== ''
+  const remoteContext = isRemoteContext(context) || merging
   if (!remoteContext) insideWorkspace(Input.context, context, env.workspace, 'directory')
   let file = text(Input.file)
   if (!remoteContext) {
@@ -247,9 +251,14 @@ export function readInputs(env: InputEnvironment): Inputs {
   }
 
   const pushByDigest = bool(Input.pushByDigest)
-  if (pushByDigest && mergeDigests) {
+  if (pushByDigest && merging) {
     throw new InputError(Input.pushByDigest, `cannot be combined with ${Input.mergeDigests}: a step either builds one leg by digest or merges the legs`)
   }
+  if (pushByDigest && driver === 'docker') {
+    throw new InputError(Input.pushByDigest, 'needs a BuildKit builder: the docker driver cannot push by digest; use driver: docker-container')
+  }
+  const append = parseAppend(core.getInput(Input.append, { trimWhitespace: false }), Input.append)
+  checkAppendTarget(append, { driver, builder }, Input.append)
   const composeFile = text(Input.composeFile)
   if (composeFile) insideWorkspace(Input.composeFile, composeFile, env.workspace, 'file')
   const archive = text(Input.archive)
@@ -292,7 +301,7 @@ export function readInputs(env: InputEnvironment): Inputs {
     cleanup: bool(Input.cleanup),
     pushByDigest,
     mergeDigests,
-    append: core.getInput(Input.append, { trimWhitespace: false }),
+    append,
     preflight: oneOf(Input.preflight, ['true', 'false', 'warn'] as const),
     composeFile,
     verify: oneOf(Input.verify, ['true', 'false', 'strict'] as const),

@@ -4,7 +4,10 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { build, mergeLabels, type BuildPlan } from './build.js'
+import { appendArgs, firstNodePlatforms } from './append.js'
 import { buildkitdConfig, builderName, createBuilder, withHostNetwork } from './builder.js'
+import { scopeGhaCache } from './cache.js'
+import { indexAnnotations, mergeRelease, pushByDigestOutput } from './merge.js'
 import { checkBuildx, installBuildx } from './buildx.js'
 import { readRunContext, type RunContext } from './context.js'
 import { planLogins, type Credential } from './credentials.js'
@@ -13,7 +16,7 @@ import { DockerCli, type Docker } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
 import { errorMessage } from './errors.js'
 import { concurrently, phase, type PhaseLog } from './phases.js'
-import { readInputs, type Inputs } from './inputs.js'
+import { Input, readInputs, type Inputs } from './inputs.js'
 import { login } from './login.js'
 import { writeOutputs, type ReleaseResult } from './outputs.js'
 import { formatPlatform, hostPlatform } from './platforms.js'
@@ -30,6 +33,8 @@ export interface ReleasePlan {
   refs: string[]
   push: boolean
   logins: Credential[]
+  /** merge-digests given: no build, an index from the legs. */
+  merging: boolean
 }
 
 export function planRelease(ctx: RunContext, inputs: Inputs): ReleasePlan {
@@ -37,7 +42,7 @@ export function planRelease(ctx: RunContext, inputs: Inputs): ReleasePlan {
   const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequest(ctx.eventName))
   // Without a push nothing needs the job token; explicit credentials still serve private base images.
   const logins = planLogins(inputs.credentials, push ? inputs.images : [], inputs.githubToken, ctx.actor)
-  return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins }
+  return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins, merging: Object.keys(inputs.mergeDigests).length > 0 }
 }
 
 function isPullRequest(eventName: string): boolean {
@@ -80,6 +85,8 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
     process.env.DOCKER_CONFIG = dir
   }
 
+  if (plan.merging) return merge(docker, plan)
+
   let builder = ''
   await concurrently([
     { name: 'QEMU', run: log => setUpEmulation(docker, inputs, log) },
@@ -99,7 +106,7 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
   const result: ReleaseResult = {
     version: plan.tags.version,
     images: inputs.images,
-    tags: plan.refs,
+    tags: inputs.pushByDigest ? [] : plan.refs,
     pushed: plan.push,
     digest: '',
     digests: {},
@@ -115,8 +122,35 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
     result.digest = digest
     result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
     for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
+    if (inputs.pushByDigest) {
+      // What a merge needs: the pushed digest, which also carries the leg's attestations.
+      result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
+      log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
+    }
   })
   return result
+}
+
+async function merge(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
+  const { inputs, ctx } = plan
+  const result: ReleaseResult = { version: plan.tags.version, images: inputs.images, tags: plan.refs, pushed: plan.push, digest: '', digests: {}, metadata: '{}' }
+  await phase('Login', log => logIn(docker, plan, log))
+  if (!plan.push) {
+    core.info('push is off for this event: no index is created from the legs')
+    return result
+  }
+  const generated = ociLabels(ctx, plan.tags.version, new Date().toISOString(), ctx.repository.split('/')[1] ?? '')
+  const { annotations, skipped } = indexAnnotations(generated, inputs.annotations)
+  for (const annotation of skipped) {
+    core.warning(`annotation "${annotation}" is left out of the merged index: imagetools create writes only index: annotations`, { title: Input.annotations })
+  }
+  const merged = await phase('Merge', async log => {
+    const m = await mergeRelease(docker, { images: inputs.images, refs: plan.refs, digests: inputs.mergeDigests, annotations })
+    for (const [platform, digest] of Object.entries(m.digests)) log.info(`${platform}  ${digest}`)
+    return m
+  })
+  for (const warning of merged.warnings) core.warning(warning)
+  return { ...result, digest: merged.digest, digests: merged.digests }
 }
 
 async function setUpEmulation(docker: Docker, inputs: Inputs, log: PhaseLog): Promise<void> {
@@ -181,9 +215,14 @@ async function setUpBuilder(docker: Docker, plan: ReleasePlan, tempDir: string, 
     driverOpts: network.driverOpts,
     endpoint: inputs.endpoint,
     configFile,
-    platforms: inputs.platforms.map(formatPlatform)
+    platforms: (inputs.append.length ? firstNodePlatforms(inputs.platforms, inputs.append) : []).map(formatPlatform)
   })
   log.info(`created builder ${name} (${inputs.driver})`)
+  for (const node of inputs.append) {
+    const opts = withHostNetwork(inputs.driver, node.driverOpts, [...inputs.images, ...cacheRefs], ref => isLoopbackRegistry(registryHost(ref)))
+    await docker.buildx(appendArgs(name, { ...node, driverOpts: opts.driverOpts }), { silent: true })
+    log.info(`appended node ${node.name || node.endpoint} for ${node.platforms.map(formatPlatform).join(', ') || 'the platforms it reports'}`)
+  }
   return name
 }
 
@@ -195,14 +234,15 @@ function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): Bu
     context: inputs.context,
     file: inputs.file,
     platforms: inputs.platforms.map(formatPlatform),
-    tags: plan.refs,
+    tags: plan.inputs.pushByDigest ? [] : plan.refs,
+    outputs: plan.inputs.pushByDigest && plan.push ? [pushByDigestOutput(inputs.images)] : [],
     labels: mergeLabels(Object.entries(generated).map(([k, v]) => `${k}=${v}`), inputs.labels),
     annotations: inputs.annotations,
     buildArgs: inputs.buildArgs,
     target: inputs.target,
     secrets: inputs.secrets,
-    cacheFrom: inputs.cacheFrom,
-    cacheTo: inputs.cacheTo,
+    cacheFrom: scopeGhaCache(inputs.cacheFrom, inputs.images[0], inputs.platforms),
+    cacheTo: scopeGhaCache(inputs.cacheTo, inputs.images[0], inputs.platforms),
     provenance: inputs.provenance,
     sbom: inputs.sbom,
     noCache: inputs.noCache,

@@ -26,6 +26,8 @@ export interface ReleaseResult {
   /** platform → image manifest digest, in the requested order. */
   digests: Record<string, string>
   metadata: string
+  /** platform → the digest-<platform> output where it differs from `digests` (a leg pushed by digest). */
+  platformOutputs?: Record<string, string>
 }
 
 /** Every output the step sets, as name → value; pure, so it is tested directly. */
@@ -38,7 +40,9 @@ export function outputValues(result: ReleaseResult): Record<string, string> {
     [Output.digests]: JSON.stringify(result.digests),
     [Output.metadata]: result.metadata
   }
-  for (const [platform, digest] of Object.entries(result.digests)) values[platformDigestOutput(platform)] = digest
+  for (const [platform, digest] of Object.entries({ ...result.digests, ...result.platformOutputs })) {
+    values[platformDigestOutput(platform)] = digest
+  }
   return values
 }
 
