@@ -2,6 +2,8 @@
 export declare const DEFAULT_GITHUB_TOKEN: string
 
 export interface RunActionOptions {
+  /** Releases the local REST API stand-in lists for the repository (default none). */
+  releases?: Array<Record<string, unknown>>
   /** Action inputs by their action.yml name (`build-args`, not `BUILD_ARGS`); an undeclared name throws. */
   inputs?: Record<string, string | number | boolean | undefined>
   /** Working directory of both steps and GITHUB_WORKSPACE; default process.cwd(). */
@@ -121,3 +123,11 @@ export interface ShResult {
 
 /** Spawns without a shell. */
 export declare function sh(cmd: string, args?: string[], options?: ShOptions): Promise<ShResult>
+
+export interface ApiStandIn {
+  url: string
+  requests: string[]
+  close(): Promise<void>
+}
+
+export declare function startApiStandIn(releases: Array<Record<string, unknown>>): Promise<ApiStandIn>

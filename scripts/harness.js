@@ -3,6 +3,7 @@
 //   node scripts/harness.js --event-name release --event event.json --ref refs/tags/v1.2.3 \
 //     --input images=registry.example/app --input platforms=linux/amd64,linux/arm64 --cwd ./app
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -206,6 +207,8 @@ export async function runAction(options = {}) {
   writeFileSync(envFile, '')
   writeFileSync(pathFile, '')
 
+  // A local stand-in for the REST API, so no run reaches the real one.
+  const api = await startApiStandIn(options.releases ?? [])
   const env = {}
   for (const name of PASS_THROUGH) {
     if (process.env[name] !== undefined) env[name] = process.env[name]
@@ -228,8 +231,8 @@ export async function runAction(options = {}) {
     GITHUB_ACTOR_ID: '1',
     GITHUB_TRIGGERING_ACTOR: actor,
     GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_API_URL: 'https://api.github.com',
-    GITHUB_GRAPHQL_URL: 'https://api.github.com/graphql',
+    GITHUB_API_URL: api.url,
+    GITHUB_GRAPHQL_URL: `${api.url}/graphql`,
     GITHUB_RUN_ID: options.runId ?? String(1000 + Math.floor(Math.random() * 1e6)),
     GITHUB_RUN_NUMBER: '1',
     GITHUB_RUN_ATTEMPT: options.runAttempt ?? '1',
@@ -277,6 +280,7 @@ export async function runAction(options = {}) {
     for (const [name, value] of Object.entries(state)) postEnv[`STATE_${name}`] = value
     post = await runStep(node, entry, cwd, postEnv, { verbose, timeoutMs, label: 'post' })
   }
+  await api.close()
 
   const summary = readIfExists(mainFiles.summary) + (postFiles ? readIfExists(postFiles.summary) : '')
   const log = [main.stdout, main.stderr, post?.stdout ?? '', post?.stderr ?? ''].join('')
@@ -292,6 +296,32 @@ export async function runAction(options = {}) {
     files: { ...mainFiles, event: eventFile, env: envFile, path: pathFile, post: postFiles },
     log
   }
+}
+
+/**
+ * Answers GET /repos/{owner}/{repo}/releases with the given releases (one page) and
+ * counts requests; anything else is a 404.
+ */
+export async function startApiStandIn(releases) {
+  const server = http.createServer((req, res) => {
+    stand.requests.push(`${req.method} ${req.url}`)
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/releases$/.test(url.pathname)) {
+      const page = Number(url.searchParams.get('page') ?? '1')
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(page === 1 ? releases : []))
+      return
+    }
+    res.writeHead(404, { 'content-type': 'application/json' })
+    res.end('{"message":"Not Found"}')
+  })
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
+  const stand = {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests: [],
+    close: () => new Promise(resolve => server.close(() => resolve()))
+  }
+  return stand
 }
 
 function stepEnv(env, files) {

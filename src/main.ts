@@ -14,12 +14,15 @@ import { planLogins, type Credential } from './credentials.js'
 import { missingPlatforms, platformDigests } from './digests.js'
 import { DockerCli, type Docker } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
+import { checkManifests, emulationTargets, preflight, PreflightError, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
+import type { Dockerfile } from './dockerfile.js'
 import { errorMessage } from './errors.js'
+import { latestFromReleases } from './latest.js'
 import { concurrently, phase, type PhaseLog } from './phases.js'
 import { Input, readInputs, type Inputs } from './inputs.js'
 import { login } from './login.js'
-import { writeOutputs, type ReleaseResult } from './outputs.js'
-import { formatPlatform, hostPlatform } from './platforms.js'
+import { writeFailureSummary, writeOutputs, type ReleaseResult } from './outputs.js'
+import { formatPlatform, hostPlatform, type Platform } from './platforms.js'
 import { installEmulators, planEmulation, readEmulators } from './qemu.js'
 import { isLoopbackRegistry, registryHost } from './reference.js'
 import * as state from './state.js'
@@ -57,15 +60,18 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
     const inputs = readInputs({ workspace, repository: ctx.repository, actor: ctx.actor })
     for (const notice of inputs.notices) core.notice(notice)
     const plan = planRelease(ctx, inputs)
+    const df = readDockerfile(inputs, workspace, plan.merging)
+    await checkLatest(plan)
     core.info(`Version ${plan.tags.version}; ${plan.tags.latestReason}`)
-    const result = await release(docker, plan)
+    const result = await release(docker, plan, df, workspace)
     await writeOutputs(result)
   } catch (e: unknown) {
+    if (e instanceof PreflightError) await writeFailureSummary(e.reports)
     core.setFailed(errorMessage(e))
   }
 }
 
-async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
+async function release(docker: DockerCli, plan: ReleasePlan, df: Dockerfile | undefined, workspace: string): Promise<ReleaseResult> {
   const { inputs } = plan
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
@@ -89,7 +95,7 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
 
   let builder = ''
   await concurrently([
-    { name: 'QEMU', run: log => setUpEmulation(docker, inputs, log) },
+    { name: 'QEMU', run: log => setUpEmulation(docker, inputs, emulationTargets(inputs, df, inputs.smokeTest !== '' && plan.push, log), log) },
     { name: 'Login', run: log => logIn(docker, plan, log) },
     {
       name: 'Builder',
@@ -98,6 +104,11 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
       }
     }
   ])
+
+  const reports =
+    inputs.preflight !== 'false' && (df || inputs.composeFile)
+      ? await phase('Preflight', log => preflight(docker, inputs, df, workspace, log))
+      : []
 
   const metadataFile = path.join(tempDir, 'metadata.json')
   await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan(plan, builder, metadataFile)))
@@ -110,7 +121,8 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
     pushed: plan.push,
     digest: '',
     digests: {},
-    metadata
+    metadata,
+    reports
   }
   if (!plan.push) return result
 
@@ -120,15 +132,33 @@ async function release(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseRes
       throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
     }
     result.digest = digest
-    result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
+    const pushed = await readPushed(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
+    result.digests = pushed.digests
     for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
+    checkManifests(pushed.imageJson, result.digests, log)
     if (inputs.pushByDigest) {
       // What a merge needs: the pushed digest, which also carries the leg's attestations.
       result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
       log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
     }
   })
+  if (inputs.verify !== 'false') await phase('Verify binaries', log => verifyBinaries(docker, inputs, result.digests, log))
+  if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   return result
+}
+
+/** latest: auto tags latest only for the highest stable release, so a back-port never moves it back. */
+async function checkLatest(plan: ReleasePlan): Promise<void> {
+  const { inputs, ctx, tags } = plan
+  if (!plan.push || plan.inputs.pushByDigest || inputs.latest !== 'auto' || !tags.latest || !tags.semver) return
+  const { major, minor, patch } = tags.semver
+  const decision = await latestFromReleases({ version: `${major}.${minor}.${patch}`, repository: ctx.repository, token: inputs.githubToken, apiUrl: ctx.apiUrl })
+  if (decision.warning) core.warning(decision.warning)
+  if (decision.latest) return
+  tags.tags = tags.tags.filter(t => t !== 'latest')
+  tags.latest = false
+  tags.latestReason = decision.reason
+  plan.refs = imageRefs(inputs.images, tags.tags)
 }
 
 async function merge(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
@@ -153,8 +183,8 @@ async function merge(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResul
   return { ...result, digest: merged.digest, digests: merged.digests }
 }
 
-async function setUpEmulation(docker: Docker, inputs: Inputs, log: PhaseLog): Promise<void> {
-  const emulation = planEmulation(inputs.platforms, hostPlatform(), readEmulators(), inputs.qemu)
+async function setUpEmulation(docker: Docker, inputs: Inputs, targets: Platform[], log: PhaseLog): Promise<void> {
+  const emulation = planEmulation(targets, hostPlatform(), readEmulators(), inputs.qemu)
   if (emulation.native.length) log.info(`native: ${emulation.native.join(', ')}`)
   if (emulation.emulated.length) log.info(`already emulated: ${emulation.emulated.join(', ')}`)
   if (emulation.uncovered.length) {
@@ -165,7 +195,7 @@ async function setUpEmulation(docker: Docker, inputs: Inputs, log: PhaseLog): Pr
     return
   }
   log.info(`installing emulators: ${emulation.install.join(', ')}`)
-  await installEmulators(docker, inputs.qemuImage, emulation, inputs.platforms)
+  await installEmulators(docker, inputs.qemuImage, emulation, targets)
 }
 
 async function logIn(docker: Docker, plan: ReleasePlan, log: PhaseLog): Promise<void> {
@@ -252,13 +282,29 @@ function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): Bu
   }
 }
 
-async function readDigests(docker: Docker, builder: string, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
-  // --builder: imagetools then reads the registry settings (plain HTTP, mirrors) of the builder that pushed.
-  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })
-  const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
+/**
+ * One registry read gives both the index (for the per-platform digests) and every
+ * platform's config (for the manifest check).
+ */
+async function readPushed(
+  docker: Docker,
+  builder: string,
+  ref: string,
+  digest: string,
+  plan: ReleasePlan
+): Promise<{ digests: Record<string, string>; imageJson: string }> {
+  // --builder: imagetools then uses the registry settings (plain HTTP, mirrors) of the builder that pushed.
+  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--format', '{{json .}}', ref], { silent: true })
+  let doc: { manifest?: unknown; image?: unknown }
+  try {
+    doc = JSON.parse(inspected.stdout) as { manifest?: unknown; image?: unknown }
+  } catch {
+    throw new Error(`docker buildx imagetools inspect ${ref} printed no JSON: ${inspected.stdout.slice(0, 200)}`)
+  }
+  const found = platformDigests(JSON.stringify(doc.manifest ?? null), digest, plan.inputs.platforms)
   const missing = missingPlatforms(found, plan.inputs.platforms)
   if (missing.length > 0) {
     throw new Error(`The pushed index ${ref} has no manifest for ${missing.join(', ')}: the build did not produce every requested platform`)
   }
-  return found.platforms
+  return { digests: found.platforms, imageJson: JSON.stringify(doc.image ?? null) }
 }

@@ -26,6 +26,8 @@ export interface ReleaseResult {
   /** platform → image manifest digest, in the requested order. */
   digests: Record<string, string>
   metadata: string
+  /** Markdown sections (preflight tables) for the step summary. */
+  reports?: string[]
   /** platform → the digest-<platform> output where it differs from `digests` (a leg pushed by digest). */
   platformOutputs?: Record<string, string>
 }
@@ -55,6 +57,7 @@ export function summaryMarkdown(result: ReleaseResult): string {
   if (platforms.length > 0) {
     out.push('| platform | digest |', '| --- | --- |', ...platforms.map(([p, d]) => `| ${p} | \`${d}\` |`), '')
   }
+  for (const report of result.reports ?? []) out.push(report, '')
   return out.join('\n')
 }
 
@@ -62,5 +65,12 @@ export async function writeOutputs(result: ReleaseResult): Promise<void> {
   for (const [name, value] of Object.entries(outputValues(result))) core.setOutput(name, value)
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(summaryMarkdown(result)).write()
+  }
+}
+
+/** The preflight tables of a step that failed on them: the user needs them most then. */
+export async function writeFailureSummary(reports: string[]): Promise<void> {
+  if (process.env.GITHUB_STEP_SUMMARY && reports.length > 0) {
+    await core.summary.addRaw(['## Multiarch release: preflight failed', '', ...reports, ''].join('\n')).write()
   }
 }

@@ -18,7 +18,7 @@ describe('dist/', () => {
   test('is exactly what src/ bundles to (no stale, missing or extra file)', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-check-'))
     try {
-      execFileSync(path.join(root, 'node_modules', '.bin', 'ncc'), ['build', 'src/index.ts', '-o', out, '--license', 'licenses.txt', '--quiet'], {
+      execFileSync(path.join(root, 'node_modules', '.bin', 'ncc'), ['build', 'src/index.ts', '-o', out, '--minify', '--license', 'licenses.txt', '--quiet'], {
         cwd: root,
         stdio: 'pipe'
       })
