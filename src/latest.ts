@@ -2,6 +2,8 @@ import * as semver from 'semver'
 
 export interface LatestDecision {
   latest: boolean
+  /** Floating tags (1.2, 1) a higher release of the same line holds, which a back-port must leave alone. */
+  outranked?: Array<{ tag: string; by: string }>
   /** A sentence for the log saying why. */
   reason: string
   /** Set when the releases could not be read and the plain rule decided; for core.warning. */
@@ -39,16 +41,39 @@ export function highestStable(releases: ReleaseLike[]): { version: string; tag: 
   return best ? { version: best.version.version, tag: best.tag } : undefined
 }
 
-/** Pure: whether `version` gets latest, given the repository's releases. */
+/**
+ * The floating tags of `version` (MAJOR.MINOR, and MAJOR unless it is 0) that a higher
+ * stable release of the same line already holds: 1.1.5 after 1.2.0 keeps 1.1 but not 1.
+ */
+export function outrankedLineTags(version: string, releases: ReleaseLike[]): Array<{ tag: string; by: string }> {
+  const current = semver.parse(version)
+  if (!current || current.prerelease.length > 0) return []
+  const lines = [{ tag: `${current.major}.${current.minor}`, same: (v: semver.SemVer) => v.major === current.major && v.minor === current.minor }]
+  if (current.major !== 0) lines.push({ tag: `${current.major}`, same: (v: semver.SemVer) => v.major === current.major })
+  const outranked: Array<{ tag: string; by: string }> = []
+  for (const line of lines) {
+    const best = highestStable(releases.filter(r => {
+      const v = semver.parse(r.tag_name.trim())
+      return v !== null && line.same(v)
+    }))
+    if (best && semver.gt(best.version, current)) outranked.push({ tag: line.tag, by: best.tag })
+  }
+  return outranked
+}
+
+/** Pure: whether `version` gets latest (and which floating tags it may move), given the repository's releases. */
 export function decideLatest(version: string, releases: ReleaseLike[]): LatestDecision {
   const plain = plainRule(version)
   if (!plain.latest) return plain
   const current = semver.parse(version)!
   const best = highestStable(releases)
+  const found = outrankedLineTags(version, releases)
+  const outranked = found.length > 0 ? { outranked: found } : {}
   if (best && semver.gt(best.version, current)) {
-    return { latest: false, reason: `no latest: ${version} is older than the release ${best.tag}` }
+    return { latest: false, reason: `no latest: ${version} is older than the release ${best.tag}`, ...outranked }
   }
   return {
+    ...outranked,
     latest: true,
     reason: best
       ? `latest: ${version} is the highest stable release${semver.eq(best.version, current) ? '' : ` (the highest published is ${best.tag})`}`

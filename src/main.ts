@@ -147,17 +147,22 @@ async function release(docker: DockerCli, plan: ReleasePlan, df: Dockerfile | un
   return result
 }
 
-/** latest: auto tags latest only for the highest stable release, so a back-port never moves it back. */
+/** latest: auto tags latest (and 1.2, 1) only for the highest stable release of each, so a back-port never moves them back. */
 async function checkLatest(plan: ReleasePlan): Promise<void> {
   const { inputs, ctx, tags } = plan
   if (!plan.push || plan.inputs.pushByDigest || inputs.latest !== 'auto' || !tags.latest || !tags.semver) return
   const { major, minor, patch } = tags.semver
   const decision = await latestFromReleases({ version: `${major}.${minor}.${patch}`, repository: ctx.repository, token: inputs.githubToken, apiUrl: ctx.apiUrl })
   if (decision.warning) core.warning(decision.warning)
-  if (decision.latest) return
-  tags.tags = tags.tags.filter(t => t !== 'latest')
-  tags.latest = false
-  tags.latestReason = decision.reason
+  const dropped = new Set((decision.outranked ?? []).map(o => o.tag))
+  for (const o of decision.outranked ?? []) core.info(`no ${o.tag}: the release ${o.by} is higher in that line`)
+  if (!decision.latest) {
+    dropped.add('latest')
+    tags.latest = false
+    tags.latestReason = decision.reason
+  }
+  if (dropped.size === 0) return
+  tags.tags = tags.tags.filter(t => !dropped.has(t))
   plan.refs = imageRefs(inputs.images, tags.tags)
 }
 

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { decideLatest, highestStable, latestFromReleases, plainRule, type ReleaseLike } from '../../src/latest.js'
+import { decideLatest, highestStable, latestFromReleases, outrankedLineTags, plainRule, type ReleaseLike } from '../../src/latest.js'
 
 const release = (tag_name: string, extra: Partial<ReleaseLike> = {}): ReleaseLike => ({ tag_name, draft: false, prerelease: false, ...extra })
 
@@ -130,5 +130,29 @@ describe('latestFromReleases through GITHUB_API_URL', () => {
     expect(decision.warning).toBe(
       'latest: auto could not list the releases of octo-org/octo-repo (no github-token); tagging latest because 1.0.0 is stable, without checking for a higher release'
     )
+  })
+})
+
+describe('outrankedLineTags', () => {
+  const rel = (tag_name: string, extra: Partial<{ draft: boolean; prerelease: boolean }> = {}): { tag_name: string; draft: boolean; prerelease: boolean } => ({
+    tag_name,
+    draft: false,
+    prerelease: false,
+    ...extra
+  })
+  test.each<[string, string, string[], Array<{ tag: string; by: string }>]>([
+    ['the highest release moves every floating tag', '2.1.0', ['v2.0.0', 'v1.9.0'], []],
+    ['a back-port to 1.x keeps 1 and 1.2 when it is the highest of both lines', '1.2.4', ['v2.0.0', 'v1.2.3'], []],
+    ['a back-port to 1.1 keeps 1.1 but not 1', '1.1.5', ['v1.2.0', 'v1.1.4'], [{ tag: '1', by: 'v1.2.0' }]],
+    ['an older patch keeps neither', '1.1.3', ['v1.1.4', 'v1.2.0'], [{ tag: '1.1', by: 'v1.1.4' }, { tag: '1', by: 'v1.2.0' }]],
+    ['0.x has no major tag to protect', '0.3.1', ['v0.4.0'], []],
+    ['0.x minor lines still count', '0.3.1', ['v0.3.2'], [{ tag: '0.3', by: 'v0.3.2' }]],
+    ['drafts and prereleases never outrank', '1.1.5', [], []]
+  ])('%s', (_name, version, tags, expected) => {
+    expect(outrankedLineTags(version, tags.map(t => rel(t)))).toEqual(expected)
+  })
+
+  test('drafts and prereleases of a higher version are ignored', () => {
+    expect(outrankedLineTags('1.1.5', [rel('v1.2.0', { draft: true }), rel('v1.3.0-rc.1', { prerelease: true })])).toEqual([])
   })
 })
