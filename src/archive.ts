@@ -186,9 +186,9 @@ export interface ArchiveOptions {
   format: ArchiveFormat
   compression: ArchiveCompression
   /**
-   * Platforms exported at once; BuildKit serves them from one cache. Default 3: an export is
-   * mostly session and solve latency, and three at once halved the export of a three-platform
-   * image on a 2-CPU machine (bench/archive.mjs).
+   * Platforms exported at once; BuildKit serves them from one cache. Default 3: a small image's
+   * export is mostly session and solve latency, and compression runs beside the next export
+   * (bench/archive.mjs on 2 CPUs: 16 MiB 2.1 s to 1.2 s, 121 MiB gzip 6.6 s to 4.7 s).
    */
   concurrency?: number
   /**

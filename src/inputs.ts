@@ -262,6 +262,9 @@ export function readInputs(env: InputEnvironment): Inputs {
   const composeFile = text(Input.composeFile)
   if (composeFile) insideWorkspace(Input.composeFile, composeFile, env.workspace, 'file')
   const archive = text(Input.archive)
+  if (archive && merging) {
+    throw new InputError(Input.archive, `cannot be combined with ${Input.mergeDigests}: a merge builds nothing to archive; write the archives in the legs`)
+  }
   if (archive) insideWorkspace(Input.archive, archive, env.workspace, 'any')
 
   return {

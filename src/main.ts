@@ -5,6 +5,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { build, mergeLabels, type BuildPlan } from './build.js'
 import { appendArgs, firstNodePlatforms } from './append.js'
+import { writeArchives } from './archive.js'
 import { buildkitdConfig, builderName, createBuilder, withHostNetwork } from './builder.js'
 import { scopeGhaCache } from './cache.js'
 import { indexAnnotations, mergeRelease, pushByDigestOutput } from './merge.js'
@@ -111,7 +112,9 @@ async function release(docker: DockerCli, plan: ReleasePlan, df: Dockerfile | un
       : []
 
   const metadataFile = path.join(tempDir, 'metadata.json')
-  await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, buildPlan(plan, builder, metadataFile)))
+  // One plan for the build and the archives: a second one would stamp another created label.
+  const built = buildPlan(plan, builder, metadataFile)
+  await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, built))
 
   const metadata = fs.existsSync(metadataFile) ? fs.readFileSync(metadataFile, 'utf8') : '{}'
   const result: ReleaseResult = {
@@ -123,6 +126,23 @@ async function release(docker: DockerCli, plan: ReleasePlan, df: Dockerfile | un
     digests: {},
     metadata,
     reports
+  }
+  if (inputs.archive) {
+    await phase('Archives', async log => {
+      // Every derived tag, also for a leg pushed by digest, whose build plan has none.
+      const archived = await writeArchives(docker, { ...built, tags: plan.refs }, path.resolve(workspace, inputs.archive), {
+        image: inputs.images[0],
+        version: plan.tags.version,
+        format: inputs.archiveFormat,
+        compression: inputs.archiveCompression,
+        stagingDir: tempDir,
+        log: line => log.info(line)
+      })
+      for (const [platform, steps] of Object.entries(archived.rebuilt)) {
+        if (steps.length > 0) log.warning(`the ${platform} archive was not all taken from the build's cache; it ran again: ${steps.join('; ')}`)
+      }
+      result.archives = archived.archives
+    })
   }
   if (!plan.push) return result
 

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { archiveOutputs } from './archive.js'
 import { platformOutputKey } from './platforms.js'
 
 /** Output names, written once: action.yml declares the same. */
@@ -26,6 +27,8 @@ export interface ReleaseResult {
   /** platform → image manifest digest, in the requested order. */
   digests: Record<string, string>
   metadata: string
+  /** platform → path of its image archive. */
+  archives?: Record<string, string>
   /** Markdown sections (preflight tables) for the step summary. */
   reports?: string[]
   /** platform → the digest-<platform> output where it differs from `digests` (a leg pushed by digest). */
@@ -45,6 +48,7 @@ export function outputValues(result: ReleaseResult): Record<string, string> {
   for (const [platform, digest] of Object.entries({ ...result.digests, ...result.platformOutputs })) {
     values[platformDigestOutput(platform)] = digest
   }
+  if (result.archives && Object.keys(result.archives).length > 0) Object.assign(values, archiveOutputs(result.archives))
   return values
 }
 
@@ -56,6 +60,10 @@ export function summaryMarkdown(result: ReleaseResult): string {
   const platforms = Object.entries(result.digests)
   if (platforms.length > 0) {
     out.push('| platform | digest |', '| --- | --- |', ...platforms.map(([p, d]) => `| ${p} | \`${d}\` |`), '')
+  }
+  const archives = Object.entries(result.archives ?? {})
+  if (archives.length > 0) {
+    out.push('| platform | archive |', '| --- | --- |', ...archives.map(([p, file]) => `| ${p} | \`${file}\` |`), '')
   }
   for (const report of result.reports ?? []) out.push(report, '')
   return out.join('\n')
