@@ -16,6 +16,11 @@ export function canonicalRegistry(host: string): string {
   return DOCKER_HUB.has(lower) ? 'docker.io' : lower
 }
 
+/** host[:port] (or a bracketed IPv6 address), as a login takes it. */
+export function isRegistryHost(host: string): boolean {
+  return /^[A-Za-z0-9.-]+(:\d+)?$/.test(host) || /^\[[0-9a-fA-F:]+\](:\d+)?$/.test(host)
+}
+
 /** Parses the `registry-auth` YAML list; an empty document means no logins. */
 export function parseRegistryAuth(text: string, input: string): Credential[] {
   // A list commented out entirely is no list, not an error.
@@ -58,7 +63,7 @@ export function parseRegistryAuth(text: string, input: string): Credential[] {
       return value.trim()
     }
     const registry = field('registry')
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(canonicalRegistry(registry)) && !/^\[[0-9a-fA-F:]+\](:\d+)?$/.test(registry)) {
+    if (!isRegistryHost(canonicalRegistry(registry))) {
       throw new InputError(input, `item ${n} has registry "${registry}": expected a host[:port] like ghcr.io`)
     }
     return { registry: canonicalRegistry(registry), username: field('username'), password: field('password') }

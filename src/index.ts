@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { errorMessage } from './errors.js'
+import { describeFailure } from './retry.js'
 import { run } from './main.js'
 import { cleanup } from './post.js'
 import { isPost } from './state.js'
@@ -8,5 +9,5 @@ import { isPost } from './state.js'
 const step = isPost() ? cleanup() : run()
 step.catch((e: unknown) => {
   if (isPost()) core.warning(errorMessage(e))
-  else core.setFailed(errorMessage(e))
+  else core.setFailed(describeFailure(e))
 })

@@ -8,7 +8,7 @@ import { parseMergeDigests } from './merge.js'
 import { parsePlatforms, type Platform } from './platforms.js'
 import { parseImageName, registryHost } from './reference.js'
 import type { LatestMode } from './tags.js'
-import { canonicalRegistry, parseRegistryAuth, type Credential } from './credentials.js'
+import { canonicalRegistry, isRegistryHost, parseRegistryAuth, type Credential } from './credentials.js'
 
 /** Input names, written once: action.yml is the other half of this contract. */
 export const Input = {
@@ -220,6 +220,9 @@ export function readInputs(env: InputEnvironment): Inputs {
     if (value) core.setSecret(value)
     return { id, value }
   })
+  const secretIds = secrets.map(secret => secret.id)
+  const twice = secretIds.find((id, i) => secretIds.indexOf(id) !== i)
+  if (twice) throw new InputError(Input.secrets, `gives the id "${twice}" twice: expected one id=value line per secret`)
 
   const password = text(Input.password)
   if (password) core.setSecret(password)
@@ -267,6 +270,11 @@ export function readInputs(env: InputEnvironment): Inputs {
   }
   if (archive) insideWorkspace(Input.archive, archive, env.workspace, 'any')
 
+  const target = text(Input.target)
+  if (target && !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(target)) {
+    throw new InputError(Input.target, `"${target}" is not a build stage name: expected the name of a FROM ... AS <name> stage`)
+  }
+
   return {
     images,
     platforms,
@@ -275,7 +283,7 @@ export function readInputs(env: InputEnvironment): Inputs {
     buildArgs,
     labels,
     annotations: lines(text(Input.annotations)),
-    target: text(Input.target),
+    target,
     secrets,
     cacheFrom: lines(text(Input.cacheFrom)),
     cacheTo: lines(text(Input.cacheTo)),
@@ -352,6 +360,9 @@ function explicitCredentials(firstImage: string, actor: string, notices: string[
   const credentials: Credential[] = []
   if (username || password || registryInput) {
     const registry = canonicalRegistry(registryInput || registryHost(firstImage))
+    if (!isRegistryHost(registry)) {
+      throw new InputError(Input.registry, `"${registryInput}" is not a registry host: expected host[:port], e.g. ghcr.io`)
+    }
     if (username && !password) {
       throw new InputError(Input.password, `is empty but username "${username}" is set: give the password or token for ${registry}`)
     }
@@ -382,7 +393,7 @@ export function isRemoteContext(context: string): boolean {
 function insideWorkspace(name: string, value: string, workspace: string, kind: 'file' | 'directory' | 'any'): void {
   const resolved = path.resolve(workspace, value)
   const relative = path.relative(path.resolve(workspace), resolved)
-  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
     throw new InputError(name, `"${value}" is outside the workspace: expected a path inside the checkout`)
   }
   if (kind === 'any') return

@@ -1,5 +1,6 @@
 import type { Docker } from './docker.js'
 import type { Credential } from './credentials.js'
+import { tail } from './errors.js'
 
 export function loginArgs(credential: Credential): string[] {
   // The password never enters argv: it goes through stdin.
@@ -10,26 +11,21 @@ export function logoutArgs(registry: string): string[] {
   return ['logout', registry]
 }
 
-/** Turns the CLI's answer to a failed login into what to fix. */
-export function loginFailureHint(registry: string, stderr: string): string {
-  if (/unauthorized|incorrect username or password|401/i.test(stderr)) {
-    if (registry === 'ghcr.io') {
-      return 'the credentials were refused (401): check the token, and that the job has `permissions: packages: write`'
-    }
-    if (registry === 'docker.io') return 'the credentials were refused (401): check the user name and use an access token with write scope'
-    return 'the credentials were refused (401): check username and password'
+/** A refused login; carries the CLI's stderr, from which the step's message says what to fix. */
+export class LoginError extends Error {
+  constructor(
+    readonly registry: string,
+    readonly stderr: string,
+    username: string
+  ) {
+    super(`Login to ${registry} as ${username} failed:\n${tail(stderr, 3) || 'no error output'}`)
+    this.name = 'LoginError'
   }
-  if (/denied|403/i.test(stderr)) return 'access denied (403): the account lacks permission on this registry'
-  if (/connection refused|no such host|i\/o timeout|dial tcp/i.test(stderr)) return 'the registry could not be reached'
-  return 'see the error above'
 }
 
 export async function login(docker: Docker, credential: Credential): Promise<void> {
   const result = await docker.run(loginArgs(credential), { input: credential.password, silent: true, allowFailure: true })
-  if (result.exitCode !== 0) {
-    const reason = result.stderr.trim().split('\n').slice(-3).join('\n')
-    throw new Error(`Login to ${credential.registry} as ${credential.username} failed: ${loginFailureHint(credential.registry, reason)}\n${reason}`)
-  }
+  if (result.exitCode !== 0) throw new LoginError(credential.registry, result.stderr, credential.username)
 }
 
 export async function logout(docker: Docker, registry: string): Promise<void> {

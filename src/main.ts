@@ -17,8 +17,10 @@ import { DockerCli, type Docker } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
 import { checkManifests, emulationTargets, preflight, PreflightError, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
 import type { Dockerfile } from './dockerfile.js'
-import { errorMessage } from './errors.js'
 import { latestFromReleases } from './latest.js'
+import { describeFailure } from './retry.js'
+import { retrying } from './retrying.js'
+import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
 import { concurrently, phase, type PhaseLog } from './phases.js'
 import { Input, readInputs, type Inputs } from './inputs.js'
 import { login } from './login.js'
@@ -60,6 +62,8 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
     const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
     const inputs = readInputs({ workspace, repository: ctx.repository, actor: ctx.actor })
     for (const notice of inputs.notices) core.notice(notice)
+    const secretWarning = secretBuildArgsWarning(secretLookingBuildArgs(inputs.buildArgs))
+    if (secretWarning) core.warning(secretWarning, { title: Input.buildArgs })
     const plan = planRelease(ctx, inputs)
     const df = readDockerfile(inputs, workspace, plan.merging)
     await checkLatest(plan)
@@ -68,18 +72,19 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
     await writeOutputs(result)
   } catch (e: unknown) {
     if (e instanceof PreflightError) await writeFailureSummary(e.reports)
-    core.setFailed(errorMessage(e))
+    core.setFailed(describeFailure(e))
   }
 }
 
-async function release(docker: DockerCli, plan: ReleasePlan, df: Dockerfile | undefined, workspace: string): Promise<ReleaseResult> {
+async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undefined, workspace: string): Promise<ReleaseResult> {
   const { inputs } = plan
+  const docker = retrying(cli, { retries: inputs.retries, log: message => core.warning(message) })
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
   await phase('Buildx', async log => {
     if (inputs.buildxVersion) {
-      docker.buildxPath = await installBuildx(inputs.buildxVersion)
-      state.saveBuildxPath(docker.buildxPath)
+      cli.buildxPath = await installBuildx(inputs.buildxVersion)
+      state.saveBuildxPath(cli.buildxPath)
     }
     log.info(`buildx ${await checkBuildx(docker)}`)
   })
@@ -186,7 +191,7 @@ async function checkLatest(plan: ReleasePlan): Promise<void> {
   plan.refs = imageRefs(inputs.images, tags.tags)
 }
 
-async function merge(docker: DockerCli, plan: ReleasePlan): Promise<ReleaseResult> {
+async function merge(docker: Docker, plan: ReleasePlan): Promise<ReleaseResult> {
   const { inputs, ctx } = plan
   const result: ReleaseResult = { version: plan.tags.version, images: inputs.images, tags: plan.refs, pushed: plan.push, digest: '', digests: {}, metadata: '{}' }
   await phase('Login', log => logIn(docker, plan, log))

@@ -1,0 +1,357 @@
+// The bundled action under registry faults, a wrong password, a missing daemon and a
+// cancelled step, against the real engine and registries. A small proxy in front of a
+// registry injects the faults and counts the requests; every check of what was pushed goes
+// through the registry HTTP API.
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
+import { assertNoSecret, builders, dockerConfigAuths, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import * as registry from './registry.js'
+
+const tc = requireToolchain()
+const auth: registry.Credentials = { user: tc.user, password: tc.password }
+const BUILD_TIMEOUT = 20 * 60 * 1000
+/** A job token nobody could mistake for other text in a log. */
+const GITHUB_TOKEN = 'ghs_multiarchReleaseFaultsTok3n9Q7'
+const SHA256 = /^sha256:[0-9a-f]{64}$/
+
+interface SeenRequest {
+  method: string
+  url: string
+  userAgent: string
+  authorized: boolean
+  /** Status the proxy answered itself (a fault), or undefined when forwarded. */
+  faulted?: number
+}
+
+interface Fault {
+  /** Which requests this fault is for. */
+  match: (r: SeenRequest) => boolean
+  /** How many of them get the fault; the rest are forwarded. */
+  times: number
+  status: number
+  body?: string
+}
+
+/**
+ * An HTTP proxy in front of a registry on loopback: forwards every method with its headers
+ * and streamed body both ways, points upload Locations at itself, and answers the first
+ * `times` requests matching a fault with the fault's status instead.
+ */
+class RegistryProxy {
+  readonly requests: SeenRequest[] = []
+  private readonly server: http.Server
+  private readonly agent = new http.Agent({ keepAlive: true })
+  private readonly left: number[]
+  host = ''
+
+  constructor(
+    private readonly upstream: string,
+    private readonly faults: Fault[] = []
+  ) {
+    this.left = faults.map(f => f.times)
+    this.server = http.createServer((req, res) => this.handle(req, res))
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve))
+    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    return this
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections()
+    this.agent.destroy()
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
+  }
+
+  get faulted(): SeenRequest[] {
+    return this.requests.filter(r => r.faulted !== undefined)
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const seen: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      userAgent: String(req.headers['user-agent'] ?? ''),
+      authorized: req.headers.authorization !== undefined
+    }
+    this.requests.push(seen)
+    const i = this.faults.findIndex((f, n) => this.left[n] > 0 && f.match(seen))
+    if (i >= 0) {
+      this.left[i]--
+      const fault = this.faults[i]
+      seen.faulted = fault.status
+      req.resume()
+      const body = fault.body ?? `${http.STATUS_CODES[fault.status] ?? 'fault'}\n`
+      res.writeHead(fault.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
+      res.end(body)
+      return
+    }
+    const [hostname, port] = this.upstream.split(':')
+    const headers = { ...req.headers }
+    delete headers.connection
+    delete headers['keep-alive']
+    const upstreamReq = http.request(
+      { hostname, port: Number(port), method: req.method, path: req.url, headers, agent: this.agent },
+      upstreamRes => {
+        const out: http.OutgoingHttpHeaders = { ...upstreamRes.headers }
+        delete out.connection
+        delete out['keep-alive']
+        const location = upstreamRes.headers.location
+        if (location) out.location = location.replace(`//${this.upstream}/`, `//${this.host}/`)
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, out)
+        upstreamRes.pipe(res)
+      }
+    )
+    upstreamReq.on('error', e => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'Content-Type': 'text/plain' })
+        res.end(`proxy: ${e.message}\n`)
+      } else {
+        res.destroy(e)
+      }
+    })
+    req.pipe(upstreamReq)
+  }
+}
+
+const proxies: RegistryProxy[] = []
+
+async function proxy(upstream: string, faults: Fault[] = []): Promise<RegistryProxy> {
+  const p = await new RegistryProxy(upstream, faults).start()
+  proxies.push(p)
+  return p
+}
+
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map(p => p.close()))
+})
+
+interface Run {
+  name: string
+  inputs: NonNullable<RunActionOptions['inputs']>
+  dockerConfig?: string
+  dockerfile?: string
+  env?: Record<string, string>
+  killAfterMs?: number
+}
+
+/** Main and post on a fresh project, with the recognisable token as the job token. */
+async function run(r: Run): Promise<RunResult & { dockerConfig: string }> {
+  const dockerConfig = r.dockerConfig ?? newDockerConfig()
+  const work = tempDir(r.name)
+  const context = writeProject(path.join(work, 'project'), r.dockerfile)
+  const result = await runAction({
+    cwd: work,
+    workDir: work,
+    eventName: 'release',
+    ref: 'refs/tags/v1.2.3',
+    event: { action: 'published', release: { tag_name: 'v1.2.3', name: 'v1.2.3', prerelease: false, draft: false } },
+    githubToken: GITHUB_TOKEN,
+    inputs: { context, platforms: 'linux/amd64', ...r.inputs },
+    env: { DOCKER_CONFIG: dockerConfig, ...r.env },
+    killAfterMs: r.killAfterMs
+  })
+  return { ...result, dockerConfig }
+}
+
+function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
+  if (step?.exitCode !== code || step.timedOut) {
+    throw new Error(
+      `${which}: expected exit code ${code}, got ${step?.exitCode} (signal ${step?.signal}, timedOut ${step?.timedOut})\n` +
+        `--- log tail ---\n${logTail(r)}`
+    )
+  }
+}
+
+/** `::error::` annotations, decoded as the runner shows them. */
+function errorAnnotations(r: RunResult): string[] {
+  return r.log
+    .split('\n')
+    .filter(l => l.startsWith('::error'))
+    .map(l => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
+}
+
+/** What every run must leave behind: no builder it created, no credential, no secret in any output. */
+async function expectCleanedUp(r: RunResult & { dockerConfig: string }, authsBefore: string[] = []): Promise<void> {
+  assertNoSecret(r, tc.password, GITHUB_TOKEN)
+  const after = await builders(r.dockerConfig)
+  const name = r.state.builder
+  if (name) {
+    expect({ builderLeft: after.builders.includes(name) }).toEqual({ builderLeft: false })
+    expect({ containersLeft: after.containers.filter(c => c === `buildx_buildkit_${name}0`) }).toEqual({ containersLeft: [] })
+  }
+  expect({ auths: dockerConfigAuths(r.dockerConfig) }).toEqual({ auths: authsBefore })
+  if (r.state.dockerConfig) expect({ privateConfigLeft: existsSync(r.state.dockerConfig) }).toEqual({ privateConfigLeft: false })
+}
+
+/** Manifest requests by digest from buildx imagetools (BuildKit's own push requests are left alone). */
+function imagetoolsManifest(r: SeenRequest): boolean {
+  return (r.method === 'GET' || r.method === 'HEAD') && /\/manifests\/sha256:[0-9a-f]{64}$/.test(r.url) && !r.userAgent.startsWith('buildkit/')
+}
+
+describe('faults', () => {
+  test(
+    'two 503s on reading the pushed index are retried and the release succeeds',
+    async () => {
+      const p = await proxy(tc.registryNoAuth, [{ match: imagetoolsManifest, times: 2, status: 503 }])
+      const repo = uniqueRepo('faults-503')
+      const r = await run({
+        name: 'faults-503',
+        inputs: {
+          images: `${p.host}/${repo}`,
+          platforms: 'linux/amd64,linux/arm64',
+          retries: 3,
+          // A real login alongside, so the registry password is in play for the leak check.
+          'registry-auth': `- registry: ${tc.registry}\n  username: ${tc.user}\n  password: ${tc.password}`
+        }
+      })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(p.faulted.map(f => f.faulted)).toEqual([503, 503])
+      const retries = r.log.split('\n').filter(l => /503 Service Unavailable\); retry \d of 3 in \d+\.\ds/.test(l))
+      expect(retries).toHaveLength(2)
+      expect(retries[0]).toContain('retry 1 of 3')
+      expect(retries[1]).toContain('retry 2 of 3')
+
+      expect(r.outputs.digest).toMatch(SHA256)
+      expect(await registry.tags(tc.registryNoAuth, repo)).toEqual(['1', '1.2', '1.2.3', 'latest'])
+      expect((await registry.manifest(tc.registryNoAuth, repo, '1.2.3')).digest).toBe(r.outputs.digest)
+      const digests = JSON.parse(r.outputs.digests ?? '{}') as Record<string, string>
+      expect(Object.keys(digests).sort()).toEqual(['linux/amd64', 'linux/arm64'])
+      for (const [platform, digest] of Object.entries(digests)) {
+        expect(await registry.imageConfigPlatform(tc.registryNoAuth, repo, digest)).toBe(platform)
+      }
+      await expectCleanedUp(r)
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    'a wrong password is tried once, fails the step with a clear message, and post still succeeds',
+    async () => {
+      const p = await proxy(tc.registry)
+      const repo = uniqueRepo('faults-401')
+      const wrong = `wrong-${randomBytes(8).toString('hex')}`
+      const r = await run({
+        name: 'faults-401',
+        inputs: {
+          images: `${p.host}/${repo}`,
+          registry: p.host,
+          username: tc.user,
+          password: wrong,
+          retries: 3,
+          // The real password too, for a login that never comes: it must stay hidden all the same.
+          'registry-auth': `- registry: ${tc.registry}\n  username: ${tc.user}\n  password: ${tc.password}`
+        }
+      })
+      expectExit(r.main, 1, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      const attempts = p.requests.filter(q => q.method === 'GET' && q.url === '/v2/' && q.authorized)
+      expect(attempts).toHaveLength(1)
+      const error = errorAnnotations(r).find(e => e.includes(p.host))
+      if (!error) throw new Error(`no error annotation names ${p.host}:\n${errorAnnotations(r).join('\n')}\n--- log tail ---\n${logTail(r)}`)
+      expect(error).toMatch(/log ?in/i)
+      expect(error).toMatch(/401|unauthorized/i)
+      expect(error).toMatch(/username and password/)
+      expect(r.log).not.toMatch(/retry \d of \d/)
+      expect(await registry.tags(tc.registry, repo, auth)).toEqual([])
+      assertNoSecret(r, wrong)
+      await expectCleanedUp(r)
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    'no Docker daemon: the step fails within seconds and says how to fix it',
+    async () => {
+      const repo = uniqueRepo('faults-nodaemon')
+      const r = await run({
+        name: 'faults-nodaemon',
+        inputs: { images: `${tc.registryNoAuth}/${repo}`, retries: 3 },
+        env: { DOCKER_HOST: 'unix:///nonexistent.sock' }
+      })
+      expectExit(r.main, 1, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(r.main.durationMs).toBeLessThan(15_000)
+      const error = errorAnnotations(r).find(e => /Docker daemon/i.test(e))
+      if (!error) throw new Error(`no error annotation names the Docker daemon:\n${errorAnnotations(r).join('\n')}\n--- log tail ---\n${logTail(r)}`)
+      expect(error).toContain('unix:///nonexistent.sock')
+      expect(error).toMatch(/unreachable/i)
+      expect(error).toContain('DOCKER_HOST')
+      expect(r.log).not.toMatch(/retry \d of \d/)
+      assertNoSecret(r, tc.password, GITHUB_TOKEN)
+      // The post step could not reach the daemon either; buildx may keep the builder's name in
+      // this DOCKER_CONFIG, which the real daemon then lists as a builder without a container.
+      if (r.state.builder) {
+        const ps = await sh('docker', ['ps', '-a', '--filter', `name=buildx_buildkit_${r.state.builder}0`, '--format', '{{.Names}}'])
+        expect(ps.stdout.trim()).toBe('')
+        await sh('docker', ['buildx', 'rm', '--force', r.state.builder], { env: { DOCKER_CONFIG: r.dockerConfig }, allowFailure: true })
+      }
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    'a step cancelled during the build is cleaned up by its post step, and the next run succeeds',
+    async () => {
+      const repo = uniqueRepo('faults-killed')
+      const dockerfile = [`FROM ${tc.baseImage}`, 'ARG SLEEP=0', 'RUN sleep "$SLEEP" && uname -m > /arch', 'CMD ["cat", "/arch"]', ''].join('\n')
+      const inputs = { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password: tc.password }
+      const killed = await run({ name: 'faults-killed', inputs: { ...inputs, 'build-args': 'SLEEP=120' }, dockerfile, killAfterMs: 20_000 })
+      expect(killed.main.killed).toBe(true)
+      expect(killed.main.exitCode).not.toBe(0)
+      // The cancel came while the build ran, not before it.
+      expect(killed.main.stdout).toContain('::group::Build and push')
+      expect(killed.state.builder).toMatch(/^multiarch-release-/)
+      expect(killed.state.dockerConfig).toBeTruthy()
+      expectExit(killed.post, 0, killed, 'post of the cancelled run')
+      await expectCleanedUp(killed)
+      expect(await registry.tags(tc.registry, repo, auth)).toEqual([])
+
+      const again = await run({ name: 'faults-again', inputs, dockerfile, dockerConfig: killed.dockerConfig })
+      expectExit(again.main, 0, again, 'main of the second run')
+      expectExit(again.post, 0, again, 'post of the second run')
+      expect(again.state.builder).not.toBe(killed.state.builder)
+      expect(await registry.tags(tc.registry, repo, auth)).toEqual(['1', '1.2', '1.2.3', 'latest'])
+      await expectCleanedUp(again)
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    "a self-hosted runner's own Docker credentials stay exactly as they were",
+    async () => {
+      const dockerConfig = newDockerConfig()
+      const configFile = path.join(dockerConfig, 'config.json')
+      const own =
+        JSON.stringify(
+          {
+            auths: { 'other-registry.invalid:5000': { auth: Buffer.from('runner-user:runner-own-credential').toString('base64') } },
+            psFormat: 'table {{.ID}}\\t{{.Names}}'
+          },
+          null,
+          '\t'
+        ) + '\n'
+      writeFileSync(configFile, own)
+      const before = readFileSync(configFile)
+      const repo = uniqueRepo('faults-selfhosted')
+      const r = await run({
+        name: 'faults-selfhosted',
+        dockerConfig,
+        inputs: { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password: tc.password }
+      })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(await registry.tags(tc.registry, repo, auth)).toEqual(['1', '1.2', '1.2.3', 'latest'])
+      expect(readFileSync(configFile).equals(before)).toBe(true)
+      await expectCleanedUp(r, ['other-registry.invalid:5000'])
+      assertNoSecret(r, 'runner-own-credential', Buffer.from('runner-user:runner-own-credential').toString('base64'))
+    },
+    BUILD_TIMEOUT
+  )
+})
