@@ -7,7 +7,8 @@ import { Input, isRemoteContext, type Inputs } from './inputs.js'
 import type { PhaseLog } from './phases.js'
 import { formatPlatform, hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
-import { checkConfigs, describeScan, scanElf, smokeTest } from './verify.js'
+import { errorMessage } from './errors.js'
+import { describeScan, manifestCheck, scanElf, smokeTest, type ManifestCheck } from './verify.js'
 
 /** The Dockerfile to check, or none: a merge builds nothing and a remote context is read by BuildKit. */
 export function readDockerfile(inputs: Inputs, workspace: string, merging: boolean): Dockerfile | undefined {
@@ -83,9 +84,19 @@ export async function preflight(docker: Docker, inputs: Inputs, df: Dockerfile |
   return reports
 }
 
-/** Every platform's config must declare the platform its index entry names. */
-export function checkManifests(imageJson: string, digests: Record<string, string>, log: PhaseLog): void {
-  const check = checkConfigs(imageJson, digests)
+/**
+ * Every platform's config must declare the platform its index entry names. A registry
+ * this client cannot read (a credential helper, a proxy) skips the check with a warning:
+ * it guards against a mislabelled index, and must not fail a release that pushed fine.
+ */
+export async function checkManifests(inputs: Inputs, digests: Record<string, string>, log: PhaseLog): Promise<void> {
+  let check: ManifestCheck
+  try {
+    check = await manifestCheck(inputs.images[0], digests, { insecureRegistries: inputs.insecureRegistries })
+  } catch (e: unknown) {
+    log.warning(`manifest check skipped: the configs could not be read from the registry (${errorMessage(e)})`)
+    return
+  }
   for (const c of check.checks) if (c.ok) log.info(`${c.platform}: config says ${c.config}`)
   if (!check.ok) throw new Error(`The pushed index names the wrong platform:\n${check.problems.join('\n')}`)
 }

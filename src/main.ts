@@ -100,9 +100,15 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   if (plan.merging) return merge(docker, plan)
 
   let builder = ''
+  let reports: string[] = []
+  let loggedIn: Promise<void> = Promise.resolve()
   await concurrently([
+    { name: 'Login', run: log => (loggedIn = logIn(docker, plan, log)) },
+    // After the login (private base images), beside the builder's bootstrap: a gap fails the step before any build.
+    ...(inputs.preflight !== 'false' && (df || inputs.composeFile)
+      ? [{ name: 'Preflight', run: async (log: PhaseLog) => { await loggedIn; reports = await preflight(docker, inputs, df, workspace, log) } }]
+      : []),
     { name: 'QEMU', run: log => setUpEmulation(docker, inputs, emulationTargets(inputs, df, inputs.smokeTest !== '' && plan.push, log), log) },
-    { name: 'Login', run: log => logIn(docker, plan, log) },
     {
       name: 'Builder',
       run: async log => {
@@ -110,11 +116,6 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
       }
     }
   ])
-
-  const reports =
-    inputs.preflight !== 'false' && (df || inputs.composeFile)
-      ? await phase('Preflight', log => preflight(docker, inputs, df, workspace, log))
-      : []
 
   const metadataFile = path.join(tempDir, 'metadata.json')
   // One plan for the build and the archives: a second one would stamp another created label.
@@ -157,10 +158,9 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
       throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
     }
     result.digest = digest
-    const pushed = await readPushed(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
-    result.digests = pushed.digests
+    result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
     for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
-    checkManifests(pushed.imageJson, result.digests, log)
+    await checkManifests(inputs, result.digests, log)
     if (inputs.pushByDigest) {
       // What a merge needs: the pushed digest, which also carries the leg's attestations.
       result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
@@ -169,7 +169,25 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   })
   if (inputs.verify !== 'false') await phase('Verify binaries', log => verifyBinaries(docker, inputs, result.digests, log))
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
+  if (gatesTags(plan)) {
+    // Checked while still untagged: only now does the release reach anyone pulling a tag.
+    await phase('Tag', async log => {
+      await docker.buildx(['imagetools', 'create', '--builder', builder, ...plan.refs.flatMap(ref => ['--tag', ref]), `${inputs.images[0]}@${result.digest}`], {
+        silent: true
+      })
+      for (const ref of plan.refs) log.info(ref)
+    })
+  }
   return result
+}
+
+/**
+ * Checks that can fail a release (verify: strict, a smoke test) run before the tags move:
+ * the build pushes by digest, and the tags follow once the checks pass.
+ */
+function gatesTags(plan: ReleasePlan): boolean {
+  const { inputs } = plan
+  return plan.push && !inputs.pushByDigest && (inputs.verify === 'strict' || inputs.smokeTest !== '')
 }
 
 /** latest: auto tags latest (and 1.2, 1) only for the highest stable release of each, so a back-port never moves them back. */
@@ -181,10 +199,10 @@ async function checkLatest(plan: ReleasePlan): Promise<void> {
   if (decision.warning) core.warning(decision.warning)
   const dropped = new Set((decision.outranked ?? []).map(o => o.tag))
   for (const o of decision.outranked ?? []) core.info(`no ${o.tag}: the release ${o.by} is higher in that line`)
+  tags.latestReason = decision.reason
   if (!decision.latest) {
     dropped.add('latest')
     tags.latest = false
-    tags.latestReason = decision.reason
   }
   if (dropped.size === 0) return
   tags.tags = tags.tags.filter(t => !dropped.has(t))
@@ -295,7 +313,7 @@ function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): Bu
     file: inputs.file,
     platforms: inputs.platforms.map(formatPlatform),
     tags: plan.inputs.pushByDigest ? [] : plan.refs,
-    outputs: plan.inputs.pushByDigest && plan.push ? [pushByDigestOutput(inputs.images)] : [],
+    outputs: plan.push && (plan.inputs.pushByDigest || gatesTags(plan)) ? [pushByDigestOutput(inputs.images)] : [],
     labels: mergeLabels(Object.entries(generated).map(([k, v]) => `${k}=${v}`), inputs.labels),
     annotations: inputs.annotations,
     buildArgs: inputs.buildArgs,
@@ -312,29 +330,13 @@ function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): Bu
   }
 }
 
-/**
- * One registry read gives both the index (for the per-platform digests) and every
- * platform's config (for the manifest check).
- */
-async function readPushed(
-  docker: Docker,
-  builder: string,
-  ref: string,
-  digest: string,
-  plan: ReleasePlan
-): Promise<{ digests: Record<string, string>; imageJson: string }> {
+async function readDigests(docker: Docker, builder: string, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
   // --builder: imagetools then uses the registry settings (plain HTTP, mirrors) of the builder that pushed.
-  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--format', '{{json .}}', ref], { silent: true })
-  let doc: { manifest?: unknown; image?: unknown }
-  try {
-    doc = JSON.parse(inspected.stdout) as { manifest?: unknown; image?: unknown }
-  } catch {
-    throw new Error(`docker buildx imagetools inspect ${ref} printed no JSON: ${inspected.stdout.slice(0, 200)}`)
-  }
-  const found = platformDigests(JSON.stringify(doc.manifest ?? null), digest, plan.inputs.platforms)
+  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })
+  const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
   const missing = missingPlatforms(found, plan.inputs.platforms)
   if (missing.length > 0) {
     throw new Error(`The pushed index ${ref} has no manifest for ${missing.join(', ')}: the build did not produce every requested platform`)
   }
-  return { digests: found.platforms, imageJson: JSON.stringify(doc.image ?? null) }
+  return found.platforms
 }

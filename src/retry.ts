@@ -134,6 +134,13 @@ export function classifyFailure(stderr: string): FailureClass {
     )
   }
 
+  const platformGap = /failed to resolve source metadata for (\S+?): no match for platform in manifest/.exec(text)
+  if (platformGap) {
+    return permanent(
+      `the base image ${platformGap[1]} has no image for a requested platform`,
+      'pick a base image or tag published for every platform in platforms (preflight: true names the gaps before building), or drop the platforms it lacks'
+    )
+  }
   const base = /failed to resolve source metadata for (\S+?): .*: not found/.exec(text)
   if (base) {
     return permanent(

@@ -70,11 +70,31 @@ export function checkConfigs(imageJson: string, digests: Record<string, string>)
   return { ok: problems.length === 0, checks, problems }
 }
 
-/** One imagetools call: every platform's config must match its index entry. */
-export async function manifestCheck(docker: Docker, image: string, indexDigest: string, digests: Record<string, string>): Promise<ManifestCheck> {
-  const ref = `${image}@${indexDigest}`
-  const out = await docker.buildx(['imagetools', 'inspect', '--format', '{{json .Image}}', ref], { silent: true })
-  return checkConfigs(out.stdout, digests)
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json'
+].join(', ')
+
+/**
+ * Every platform's config must match its index entry. Read over the registry API in
+ * parallel (a manifest and a config blob per platform): imagetools' templated output
+ * needs several times as long as the raw index read it follows.
+ */
+export async function manifestCheck(image: string, digests: Record<string, string>, options: RegistryOptions = {}): Promise<ManifestCheck> {
+  const { registry, repository } = parseImageRef(image)
+  const client = new RegistryClient(registry, repository, options)
+  const configs = await Promise.all(
+    Object.entries(digests).map(async ([platform, digest]) => {
+      const manifest = await client.manifest(digest)
+      const config = (manifest.config as { digest?: unknown } | undefined)?.digest
+      if (typeof config !== 'string') return [platform, null] as const
+      const res = await client.blob(config)
+      return [platform, JSON.parse(await res.text()) as unknown] as const
+    })
+  )
+  return checkConfigs(JSON.stringify(Object.fromEntries(configs)), digests)
 }
 
 function key(platform: string): string {
@@ -395,6 +415,16 @@ export class RegistryClient {
     const plain = isLoopbackRegistry(host) || (options.insecureRegistries ?? []).some(h => h.toLowerCase() === host.toLowerCase())
     this.base = `${plain ? 'http' : 'https'}://${host}`
     this.fetch = options.fetch ?? fetch
+  }
+
+  /** GET a manifest (image or index) by digest or tag, as JSON. */
+  async manifest(reference: string): Promise<Record<string, unknown>> {
+    const url = `${this.base}/v2/${this.repository}/manifests/${reference}`
+    const authorization = await this.authorize(url)
+    const res = await this.fetch(url, { headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) } })
+    const body = await res.text()
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${body.slice(0, 300)}`)
+    return JSON.parse(body) as Record<string, unknown>
   }
 
   /** GET a blob as a stream; follows the registry's redirect to its storage. */

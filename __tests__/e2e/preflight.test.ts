@@ -148,7 +148,7 @@ describe('manifest check', () => {
     await sh('docker', ['buildx', 'imagetools', 'create', '-t', good, tc.baseImage], { env })
     const index = await registry.manifest(host, repo, 'good', auth)
     const digests = Object.fromEntries((index.json.manifests ?? []).map(d => [registry.platformOf(d), d.digest]))
-    expect((await manifestCheck(docker, `${host}/${repo}`, index.digest, digests)).ok).toBe(true)
+    expect((await manifestCheck(`${host}/${repo}`, digests, { dockerConfig })).ok).toBe(true)
 
     const wrong = {
       ...index.json,
@@ -165,7 +165,8 @@ describe('manifest check', () => {
     })
     expect(put.status).toBe(201)
     const wrongDigest = put.headers.get('docker-content-digest')!
-    const check = await manifestCheck(docker, `${host}/${repo}`, wrongDigest, { ...digests, 'linux/arm64': digests['linux/amd64']! })
+    expect(wrongDigest).toMatch(/^sha256:/)
+    const check = await manifestCheck(`${host}/${repo}`, { ...digests, 'linux/arm64': digests['linux/amd64']! }, { dockerConfig })
     expect(check.ok).toBe(false)
     expect(check.problems).toEqual([
       `linux/arm64 (${digests['linux/amd64']}) is an image whose config says linux/amd64: the index entry names the wrong platform`

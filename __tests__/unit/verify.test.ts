@@ -95,18 +95,27 @@ describe('checkConfigs on captured imagetools output', () => {
     )
   })
 
-  test('manifestCheck asks imagetools once, for the index', async () => {
-    const calls: string[][] = []
-    const docker: Docker = {
-      run: async () => ({ exitCode: 1, stdout: '', stderr: '' }),
-      buildx: async (args: string[]) => {
-        calls.push(args)
-        return { exitCode: 0, stdout: fixture(VERIFY, 'single.image.json'), stderr: '' }
-      }
+  test('manifestCheck reads each platform manifest and its config over the registry API', async () => {
+    const requests: string[] = []
+    const amd64Config = { os: 'linux', architecture: 'amd64' }
+    const routes: Record<string, unknown> = {
+      '/v2/app/manifests/sha256:a': { config: { digest: 'sha256:ca' } },
+      '/v2/app/manifests/sha256:b': { config: { digest: 'sha256:cb' } },
+      '/v2/app/blobs/sha256:ca': amd64Config,
+      // The arm64 entry of this index points at an amd64 image.
+      '/v2/app/blobs/sha256:cb': amd64Config
     }
-    const check = await manifestCheck(docker, 'reg.example/app', 'sha256:top', { 'linux/amd64': 'sha256:top' })
-    expect(check.ok).toBe(true)
-    expect(calls).toEqual([['imagetools', 'inspect', '--format', '{{json .Image}}', 'reg.example/app@sha256:top']])
+    const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(String(input))
+      requests.push(`${init?.method ?? 'GET'} ${url.pathname}`)
+      const body = routes[url.pathname]
+      return new Response(body === undefined ? 'not found' : JSON.stringify(body), { status: body === undefined ? 404 : 200 })
+    }) as typeof fetch
+    const check = await manifestCheck('127.0.0.1:5999/app', { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' }, { fetch: fakeFetch })
+    expect(check.problems).toEqual(['linux/arm64 (sha256:b) is an image whose config says linux/amd64: the index entry names the wrong platform'])
+    expect(requests.sort()).toEqual(
+      ['HEAD /v2/app/manifests/sha256:a', 'GET /v2/app/manifests/sha256:a', 'GET /v2/app/manifests/sha256:b', 'GET /v2/app/blobs/sha256:ca', 'GET /v2/app/blobs/sha256:cb'].sort()
+    )
   })
 })
 

@@ -1,0 +1,140 @@
+// The docker calls of a typical release, counted: the bundled action, main then post as the
+// runner runs them, against bench/fake-docker.sh, which answers every call from output
+// captured from the real CLI and logs it. Needs no engine or registry; bench/run.mjs measures
+// the time the same calls take.
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { runAction } from '../../scripts/harness.js'
+import { hostPlatform, parsePlatforms } from '../../src/platforms.js'
+import { planEmulation, readEmulators } from '../../src/qemu.js'
+import { logTail, repoRoot, tempDir } from './helpers.js'
+
+const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7']
+const REGISTRY = '127.0.0.1:5000'
+const IMAGE = `${REGISTRY}/bench/app`
+const USERNAME = 'bench'
+const PASSWORD = 'bench-password-not-real'
+const MAX_CALLS = 9
+const FIXTURES = path.join(repoRoot, '__tests__', 'fixtures')
+
+/** What capture.sh read back from the registry for the OCI index of three platforms the fake answers with. */
+const expected = JSON.parse(readFileSync(path.join(FIXTURES, 'buildx', 'attestations.expected.json'), 'utf8')) as {
+  topDigest: string
+  platforms: Record<string, string>
+}
+
+interface LoggedCall {
+  argv: string[]
+  start: number
+  end: number
+  exit: number
+}
+
+/** Calls that only ask something, and how often a release needs each answer. */
+const PROBES: Array<[string[], number]> = [
+  [['buildx', 'version'], 1],
+  [['buildx', 'imagetools', 'inspect'], 1],
+  [['buildx', 'inspect'], 0],
+  [['buildx', 'ls'], 0],
+  [['version'], 0],
+  [['info'], 0],
+  [['image', 'inspect'], 0]
+]
+
+function startsWith(argv: string[], prefix: string[]): boolean {
+  return prefix.every((a, i) => argv[i] === a)
+}
+
+test(
+  'a three-platform release with login and a fresh builder makes each docker call once, at most 9 in all',
+  async () => {
+    // With the emulators registered, QEMU needs no docker call; without them the action would
+    // install them with a privileged container, which no scripted docker can do for the kernel.
+    const emulation = planEmulation(parsePlatforms(PLATFORMS), hostPlatform(), readEmulators(), 'auto')
+    if (emulation.install.length > 0) {
+      throw new Error(
+        `This host has no QEMU emulator registered for ${emulation.install.join(', ')}: register them ` +
+          '(docker run --privileged --rm tonistiigi/binfmt --install all) before running this test'
+      )
+    }
+
+    const work = tempDir('budget')
+    const bin = path.join(work, 'bin')
+    mkdirSync(bin)
+    symlinkSync(path.join(repoRoot, 'bench', 'fake-docker.sh'), path.join(bin, 'docker'))
+    const context = path.join(work, 'project')
+    mkdirSync(context)
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n')
+    const log = path.join(work, 'docker-calls.jsonl')
+    writeFileSync(log, '')
+
+    const r = await runAction({
+      cwd: work,
+      workDir: work,
+      eventName: 'release',
+      ref: 'refs/tags/v1.2.3',
+      event: { action: 'published', release: { tag_name: 'v1.2.3', name: 'v1.2.3', prerelease: false, draft: false } },
+      inputs: { images: IMAGE, platforms: PLATFORMS.join(','), context, registry: REGISTRY, username: USERNAME, password: PASSWORD },
+      env: {
+        PATH: [bin, process.env.PATH].filter(Boolean).join(path.delimiter),
+        FAKE_DOCKER_LOG: log,
+        FAKE_DOCKER_DELAY_MS: '0',
+        FAKE_DOCKER_FIXTURES: FIXTURES
+      },
+      timeoutMs: 60_000
+    })
+    expect({ main: r.main.exitCode, post: r.post?.exitCode, log: r.main.exitCode === 0 && r.post?.exitCode === 0 ? '' : logTail(r) }).toEqual({
+      main: 0,
+      post: 0,
+      log: ''
+    })
+
+    const logged = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(line => JSON.parse(line) as LoggedCall)
+      .sort((a, b) => a.start - b.start)
+    expect(logged.filter(c => c.exit !== 0).map(c => c.argv)).toEqual([])
+    const calls = logged.map(c => c.argv)
+
+    const builder = r.state.builder
+    expect(builder).toMatch(/^multiarch-release-\d+-1-[0-9a-f]{6}$/)
+    // Login and the builder creation run concurrently (src/main.ts), so either may start first.
+    const inOrder = [...calls]
+    if (inOrder.length >= 3 && inOrder[1][0] === 'buildx' && inOrder[2][0] === 'login') [inOrder[1], inOrder[2]] = [inOrder[2], inOrder[1]]
+    const prefixes = [
+      ['buildx', 'version'],
+      ['login', '--username', USERNAME, '--password-stdin', REGISTRY],
+      ['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', 'network=host', '--bootstrap'],
+      ['buildx', 'build', '--builder', builder, '--platform', PLATFORMS.join(','), '--file', path.join(context, 'Dockerfile')],
+      ['buildx', 'imagetools', 'inspect'],
+      ['logout', REGISTRY],
+      ['buildx', 'rm', '--force', builder]
+    ]
+    expect(inOrder.map((argv, i) => argv.slice(0, prefixes[i]?.length ?? argv.length))).toEqual(prefixes)
+    expect(calls.length).toBeLessThanOrEqual(MAX_CALLS)
+
+    const build = calls.find(argv => startsWith(argv, ['buildx', 'build']))!
+    const tags = build.flatMap((a, i) => (build[i - 1] === '--tag' ? [a] : []))
+    expect(tags).toEqual(['1.2.3', '1.2', '1', 'latest'].map(t => `${IMAGE}:${t}`))
+    expect(build).toContain('--push')
+    expect(build.slice(-2)).toEqual(['--', context])
+
+    // The pushed index, read once by digest (--raw or a --format of it, both answered from captures).
+    const inspect = calls.find(argv => startsWith(argv, ['buildx', 'imagetools', 'inspect']))!
+    expect(inspect[inspect.length - 1]).toBe(`${IMAGE}@${expected.topDigest}`)
+
+    const seen = new Set<string>()
+    const repeated = calls.map(argv => JSON.stringify(argv)).filter(key => seen.size === seen.add(key).size)
+    expect({ repeated }).toEqual({ repeated: [] })
+    for (const [probe, times] of PROBES) {
+      expect({ probe, times: calls.filter(argv => startsWith(argv, probe)).length }).toEqual({ probe, times })
+    }
+    expect(calls.filter(argv => argv.some(a => a.includes(PASSWORD)))).toEqual([])
+
+    expect(r.outputs.digest).toBe(expected.topDigest)
+    expect(JSON.parse(r.outputs.digests ?? 'null')).toEqual(expected.platforms)
+    expect(Object.keys(expected.platforms)).toEqual(PLATFORMS)
+  },
+  90_000
+)
