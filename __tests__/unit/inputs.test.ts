@@ -4,12 +4,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DEFAULT_GITHUB_TOKEN, inputEnv } from '../../scripts/harness.js'
+import { DEFAULT_GITHUB_TOKEN } from '../../scripts/harness.js'
+import { withInputs, type Outcome } from '../fixtures/inputs.js'
 import { buildArgs, mergeLabels, type BuildPlan } from '../../src/build.js'
 import type { RunContext } from '../../src/context.js'
 import { InputError } from '../../src/errors.js'
 import { readInputs, type Inputs } from '../../src/inputs.js'
-import { planRelease } from '../../src/main.js'
+import { planRelease } from '../../src/plan.js'
 
 const DIGEST = `sha256:${'a'.repeat(64)}`
 const DIGEST_B = `sha256:${'b'.repeat(64)}`
@@ -49,35 +50,6 @@ const RUN: RunContext = {
   runId: 42,
   runAttempt: 1,
   prerelease: false
-}
-
-interface Outcome<T> {
-  value?: T
-  error?: unknown
-  /** What @actions/core wrote meanwhile: ::add-mask:: commands. */
-  stdout: string
-}
-
-/** Runs fn with exactly these INPUT_* variables set (the given inputs over the action.yml defaults). */
-function withInputs<T>(inputs: Record<string, string>, fn: () => T): Outcome<T> {
-  const saved = Object.entries(process.env).filter(([name]) => name.startsWith('INPUT_'))
-  for (const [name] of saved) delete process.env[name]
-  Object.assign(process.env, inputEnv(inputs))
-  const written: string[] = []
-  const write = process.stdout.write
-  process.stdout.write = ((chunk: string | Uint8Array): boolean => {
-    written.push(String(chunk))
-    return true
-  }) as typeof process.stdout.write
-  try {
-    return { value: fn(), stdout: written.join('') }
-  } catch (error: unknown) {
-    return { error, stdout: written.join('') }
-  } finally {
-    process.stdout.write = write
-    for (const name of Object.keys(process.env)) if (name.startsWith('INPUT_')) delete process.env[name]
-    for (const [name, value] of saved) process.env[name] = value
-  }
 }
 
 function read(inputs: Record<string, string>, repository = RUN.repository): Outcome<Inputs> {

@@ -1,0 +1,79 @@
+import * as core from '@actions/core'
+import { mergeLabels, type BuildPlan } from './build.js'
+import { scopeGhaCache } from './cache.js'
+import { missingPlatforms, platformDigests } from './digests.js'
+import type { Docker } from './docker.js'
+import { Input } from './inputs.js'
+import { indexAnnotations, mergeRelease, pushByDigestOutput } from './merge.js'
+import type { ReleaseResult } from './outputs.js'
+import { phase, type PhaseLog } from './phases.js'
+import { gatesTags, generatedLabels, type ReleasePlan } from './plan.js'
+import { formatPlatform } from './platforms.js'
+import { logIn } from './setup.js'
+
+export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
+  const { inputs } = plan
+  const pushUntagged = plan.push && (inputs.pushByDigest || gatesTags(plan))
+  return {
+    builder,
+    context: inputs.context,
+    file: inputs.file,
+    platforms: inputs.platforms.map(formatPlatform),
+    tags: inputs.pushByDigest ? [] : plan.refs,
+    outputs: pushUntagged ? [pushByDigestOutput(inputs.images)] : [],
+    labels: mergeLabels(Object.entries(generatedLabels(plan)).map(([k, v]) => `${k}=${v}`), inputs.labels),
+    annotations: inputs.annotations,
+    buildArgs: inputs.buildArgs,
+    target: inputs.target,
+    secrets: inputs.secrets,
+    cacheFrom: scopeGhaCache(inputs.cacheFrom, inputs.images[0], inputs.platforms),
+    cacheTo: scopeGhaCache(inputs.cacheTo, inputs.images[0], inputs.platforms),
+    provenance: inputs.provenance,
+    sbom: inputs.sbom,
+    noCache: inputs.noCache,
+    pull: inputs.pull,
+    push: plan.push,
+    metadataFile
+  }
+}
+
+/** platform → image manifest digest, read back from the registry; every requested platform must be there. */
+export async function readDigests(docker: Docker, builder: string, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
+  // --builder: imagetools then uses the registry settings (plain HTTP, mirrors) of the builder that pushed.
+  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })
+  const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
+  const missing = missingPlatforms(found, plan.inputs.platforms)
+  if (missing.length > 0) {
+    throw new Error(`The pushed index ${ref} has no manifest for ${missing.join(', ')}: the build did not produce every requested platform`)
+  }
+  return found.platforms
+}
+
+/** Puts the checked, untagged index under the release tags. */
+export async function tagIndex(docker: Docker, builder: string, plan: ReleasePlan, digest: string, log: PhaseLog): Promise<void> {
+  const source = `${plan.inputs.images[0]}@${digest}`
+  await docker.buildx(['imagetools', 'create', '--builder', builder, ...plan.refs.flatMap(ref => ['--tag', ref]), source], { silent: true })
+  for (const ref of plan.refs) log.info(ref)
+}
+
+/** merge-digests: no build; one index from the legs, under every tag. */
+export async function merge(docker: Docker, plan: ReleasePlan): Promise<ReleaseResult> {
+  const { inputs } = plan
+  const result: ReleaseResult = { version: plan.tags.version, images: inputs.images, tags: plan.refs, pushed: plan.push, digest: '', digests: {}, metadata: '{}' }
+  await phase('Login', log => logIn(docker, plan, log))
+  if (!plan.push) {
+    core.info('push is off for this event: no index is created from the legs')
+    return result
+  }
+  const { annotations, skipped } = indexAnnotations(generatedLabels(plan), inputs.annotations)
+  for (const annotation of skipped) {
+    core.warning(`annotation "${annotation}" is left out of the merged index: imagetools create writes only index: annotations`, { title: Input.annotations })
+  }
+  const merged = await phase('Merge', async log => {
+    const m = await mergeRelease(docker, { images: inputs.images, refs: plan.refs, digests: inputs.mergeDigests, annotations })
+    for (const [platform, digest] of Object.entries(m.digests)) log.info(`${platform}  ${digest}`)
+    return m
+  })
+  for (const warning of merged.warnings) core.warning(warning)
+  return { ...result, digest: merged.digest, digests: merged.digests }
+}
