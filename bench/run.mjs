@@ -10,7 +10,7 @@
 //    cache-from/cache-to type=registry, each release on a fresh builder.
 //
 // Knobs: BENCH_RUNS (scripted runs per delay, default 20), BENCH_PAIRS (A/B pairs, default 5),
-// BENCH_LOOP (iterations of the RUN loop in c, default 150000), BENCH_CACHE_REPEATS (first/second
+// BENCH_LOOP (iterations of the RUN loop in c, default 600000: about 10 s per emulated platform, a small release build), BENCH_CACHE_REPEATS (first/second
 // release pairs in c, default 3), BENCH_SKIP_REAL=1 (only a),
 // BENCH_KEEP=1 (keep the work directory).
 import { spawn, spawnSync } from 'node:child_process'
@@ -29,7 +29,7 @@ const env = process.env
 
 const RUNS = positive(env.BENCH_RUNS, 20)
 const PAIRS = positive(env.BENCH_PAIRS, 5)
-const LOOP = positive(env.BENCH_LOOP, 150000)
+const LOOP = positive(env.BENCH_LOOP, 600000)
 const CACHE_REPEATS = positive(env.BENCH_CACHE_REPEATS, 3)
 const DELAYS = [0, 100]
 const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7']
