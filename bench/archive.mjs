@@ -190,7 +190,7 @@ async function main() {
     const docker = (await run('docker', ['version', '--format', '{{.Server.Version}}'], { allowFailure: true })).stdout.trim()
     const buildx = (await run('docker', ['buildx', 'version'], { allowFailure: true })).stdout.trim()
     const payloadBytes = Number((await run('du', ['-sb', path.join(ctx.context, 'app')])).stdout.split('\t')[0])
-    console.log(`# Archive export vs build (${new Date().toISOString()})`)
+    console.log(`## e) Archive export vs build (${new Date().toISOString()})`)
     console.log('')
     console.log(`- ${os.cpus().length} CPUs, node ${process.version}, engine ${docker || '?'}, ${buildx}`)
     console.log(`- image: FROM ${BASE}, COPY ${fmtBytes(payloadBytes)} payload, RUN uname -m; platforms ${PLATFORMS.join(', ')} (arm ones under QEMU)`)

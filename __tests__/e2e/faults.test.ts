@@ -4,10 +4,9 @@
 // through the registry HTTP API.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
+import { RegistryProxy, type Fault, type SeenRequest } from '../../scripts/registry-proxy.js'
 import { assertNoSecret, builders, dockerConfigAuths, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
@@ -17,107 +16,6 @@ const BUILD_TIMEOUT = 20 * 60 * 1000
 /** A job token nobody could mistake for other text in a log. */
 const GITHUB_TOKEN = 'ghs_multiarchReleaseFaultsTok3n9Q7'
 const SHA256 = /^sha256:[0-9a-f]{64}$/
-
-interface SeenRequest {
-  method: string
-  url: string
-  userAgent: string
-  authorized: boolean
-  /** Status the proxy answered itself (a fault), or undefined when forwarded. */
-  faulted?: number
-}
-
-interface Fault {
-  /** Which requests this fault is for. */
-  match: (r: SeenRequest) => boolean
-  /** How many of them get the fault; the rest are forwarded. */
-  times: number
-  status: number
-  body?: string
-}
-
-/**
- * An HTTP proxy in front of a registry on loopback: forwards every method with its headers
- * and streamed body both ways, points upload Locations at itself, and answers the first
- * `times` requests matching a fault with the fault's status instead.
- */
-class RegistryProxy {
-  readonly requests: SeenRequest[] = []
-  private readonly server: http.Server
-  private readonly agent = new http.Agent({ keepAlive: true })
-  private readonly left: number[]
-  host = ''
-
-  constructor(
-    private readonly upstream: string,
-    private readonly faults: Fault[] = []
-  ) {
-    this.left = faults.map(f => f.times)
-    this.server = http.createServer((req, res) => this.handle(req, res))
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve))
-    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`
-    return this
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections()
-    this.agent.destroy()
-    await new Promise<void>(resolve => this.server.close(() => resolve()))
-  }
-
-  get faulted(): SeenRequest[] {
-    return this.requests.filter(r => r.faulted !== undefined)
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const seen: SeenRequest = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      userAgent: String(req.headers['user-agent'] ?? ''),
-      authorized: req.headers.authorization !== undefined
-    }
-    this.requests.push(seen)
-    const i = this.faults.findIndex((f, n) => this.left[n] > 0 && f.match(seen))
-    if (i >= 0) {
-      this.left[i]--
-      const fault = this.faults[i]
-      seen.faulted = fault.status
-      req.resume()
-      const body = fault.body ?? `${http.STATUS_CODES[fault.status] ?? 'fault'}\n`
-      res.writeHead(fault.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) })
-      res.end(body)
-      return
-    }
-    const [hostname, port] = this.upstream.split(':')
-    const headers = { ...req.headers }
-    delete headers.connection
-    delete headers['keep-alive']
-    const upstreamReq = http.request(
-      { hostname, port: Number(port), method: req.method, path: req.url, headers, agent: this.agent },
-      upstreamRes => {
-        const out: http.OutgoingHttpHeaders = { ...upstreamRes.headers }
-        delete out.connection
-        delete out['keep-alive']
-        const location = upstreamRes.headers.location
-        if (location) out.location = location.replace(`//${this.upstream}/`, `//${this.host}/`)
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, out)
-        upstreamRes.pipe(res)
-      }
-    )
-    upstreamReq.on('error', e => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'Content-Type': 'text/plain' })
-        res.end(`proxy: ${e.message}\n`)
-      } else {
-        res.destroy(e)
-      }
-    })
-    req.pipe(upstreamReq)
-  }
-}
 
 const proxies: RegistryProxy[] = []
 
@@ -226,6 +124,25 @@ describe('faults', () => {
       for (const [platform, digest] of Object.entries(digests)) {
         expect(await registry.imageConfigPlatform(tc.registryNoAuth, repo, digest)).toBe(platform)
       }
+      await expectCleanedUp(r)
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    'a registry that goes down while the pushed index is read (reset, then refused) and comes back is retried',
+    async () => {
+      const p = await proxy(tc.registryNoAuth)
+      p.restartOn(imagetoolsManifest, 2500)
+      const repo = uniqueRepo('faults-restart')
+      const r = await run({ name: 'faults-restart', inputs: { images: `${p.host}/${repo}`, platforms: 'linux/amd64,linux/arm64', retries: 5 } })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(p.downMs).toBeGreaterThanOrEqual(2500)
+      const retries = r.log.split('\n').filter(l => /; retry \d of 5 in \d+\.\ds/.test(l))
+      expect(retries.length).toBeGreaterThanOrEqual(1)
+      expect(retries[0]).toMatch(/connection (reset|refused)|EOF/i)
+      expect((await registry.manifest(tc.registryNoAuth, repo, '1.2.3')).digest).toBe(r.outputs.digest)
       await expectCleanedUp(r)
     },
     BUILD_TIMEOUT
