@@ -1,5 +1,5 @@
-import * as yaml from 'js-yaml'
 import { InputError } from './errors.js'
+import { isBlankYaml, loadYaml, YamlSyntaxError } from './yaml.js'
 import type { Driver } from './inputs.js'
 import { formatPlatform, parsePlatforms, type Platform } from './platforms.js'
 
@@ -21,14 +21,13 @@ const NODE_NAME_RE = /^[a-zA-Z][a-zA-Z0-9._-]*$/
 
 /** Parses the append input; an empty document adds no node. */
 export function parseAppend(text: string, input = 'append'): AppendNode[] {
-  if (!text.trim()) return []
+  if (isBlankYaml(text)) return []
   if (/^ *\t/m.test(text)) throw new InputError(input, `is indented with tabs, which YAML does not allow: ${EXPECTED}`)
   let doc: unknown
   try {
-    doc = yaml.load(text)
+    doc = loadYaml(text)
   } catch (e: unknown) {
-    const mark = (e as { mark?: { line?: number } }).mark
-    const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : ''
+    const where = e instanceof YamlSyntaxError && e.line !== undefined ? ` at line ${e.line}` : ''
     throw new InputError(input, `is not valid YAML${where}: ${EXPECTED}`)
   }
   if (doc === null || doc === undefined) return []

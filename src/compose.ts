@@ -1,9 +1,10 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import * as yaml from 'js-yaml'
 import type { Docker } from './docker.js'
 import { formatPlatform, normalizePlatform, type Platform } from './platforms.js'
 import { imagePlatforms, mapLimit, markdownTable, provides, textTable, type ImagePlatforms } from './preflight.js'
+import { isObject } from './json.js'
+import { loadYaml, YamlSyntaxError } from './yaml.js'
 
 export interface ComposeImage {
   service: string
@@ -26,11 +27,10 @@ export interface ComposeFile {
 export function parseCompose(text: string, env: Record<string, string | undefined> = {}, file = 'compose file'): ComposeFile {
   let doc: unknown
   try {
-    doc = yaml.load(text)
+    doc = loadYaml(text)
   } catch (e: unknown) {
-    const mark = (e as { mark?: { line?: number } }).mark
-    const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : ''
-    throw new Error(`${file} is not valid YAML${where}: ${(e as { reason?: string }).reason ?? String(e)}`, { cause: e })
+    if (!(e instanceof YamlSyntaxError)) throw e
+    throw new Error(`${file} is ${e.message}: ${e.reason}`, { cause: e })
   }
   if (!isObject(doc) || !isObject(doc.services)) {
     throw new Error(`${file} has no services map: expected a docker-compose file with "services:"`)
@@ -204,8 +204,4 @@ export function parseDotEnv(text: string): Record<string, string> {
     env[m[1]!] = value
   }
   return env
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

@@ -1,5 +1,5 @@
-import * as yaml from 'js-yaml'
 import { InputError } from './errors.js'
+import { isBlankYaml, loadYaml, YamlSyntaxError } from './yaml.js'
 
 export interface Credential {
   registry: string
@@ -23,19 +23,16 @@ export function isRegistryHost(host: string): boolean {
 
 /** Parses the `registry-auth` YAML list; an empty document means no logins. */
 export function parseRegistryAuth(text: string, input: string): Credential[] {
-  // A list commented out entirely is no list, not an error.
-  if (!text.replace(/^\s*#.*$/gm, '').trim()) return []
+  if (isBlankYaml(text)) return []
   if (/^\t/m.test(text)) {
     throw new InputError(input, 'is indented with tabs: YAML needs spaces; expected a list like "- registry: ghcr.io"')
   }
   let doc: unknown
   try {
-    // Failsafe: every value stays the string it was written as (a username 007 is not 7).
-    doc = yaml.load(text, { schema: yaml.FAILSAFE_SCHEMA })
+    doc = loadYaml(text, { failsafe: true })
   } catch (e: unknown) {
-    // js-yaml's message quotes the offending line, which may hold a password.
-    const mark = (e as { mark?: { line?: number } }).mark
-    const where = typeof mark?.line === 'number' ? ` at line ${mark.line + 1}` : ''
+    // Only the line: the reason may quote a password.
+    const where = e instanceof YamlSyntaxError && e.line !== undefined ? ` at line ${e.line}` : ''
     throw new InputError(input, `is not valid YAML${where}: expected a list of {registry, username, password}`)
   }
   if (doc === null || doc === undefined) return []

@@ -1,4 +1,5 @@
 import { formatPlatform, normalizePlatform, type Platform } from './platforms.js'
+import { isObject, excerpt } from './json.js'
 
 export interface PlatformDigests {
   /** Normalized platform ('linux/arm/v7') → image manifest digest; requested platforms first, in requested order. */
@@ -125,13 +126,4 @@ function toDescriptor(entry: unknown): Descriptor | undefined {
   }
   if (isObject(entry.annotations)) descriptor.annotations = entry.annotations
   return descriptor
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)'
 }

@@ -1,5 +1,5 @@
 import { InputError } from './errors.js'
-import { formatPlatform, normalizePlatform, type Platform } from './platforms.js'
+import { formatPlatform, normalizePlatform, splitPlatform, type Platform } from './platforms.js'
 
 /** One logical instruction: continuation lines joined, comments and heredoc bodies left out. */
 export interface Instruction {
@@ -675,11 +675,6 @@ export function stagesFor(df: Dockerfile, target: Platform, build: Platform): St
     deps.set(s.index, next)
   }
   return reachable(df.target, i => deps.get(i) ?? []).map(i => plans.get(i)!)
-}
-
-function splitPlatform(s: string): Platform {
-  const [os = '', architecture = '', variant] = s.trim().split('/')
-  return variant ? { os, architecture, variant } : { os, architecture }
 }
 
 /** How a stage is shown in messages: its name, or its index as BuildKit numbers it. */

@@ -2,6 +2,7 @@ import { platformDigests } from './digests.js'
 import type { Docker } from './docker.js'
 import { InputError, tail } from './errors.js'
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from './platforms.js'
+import { isObject } from './json.js'
 
 const EXPECTED_FORMS =
   'expected the build jobs\' outputs as JSON ({"digest-linux-amd64": "sha256:...", "digest-linux-arm64": "sha256:..."}, ' +
@@ -383,8 +384,4 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

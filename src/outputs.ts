@@ -69,8 +69,22 @@ export function summaryMarkdown(result: ReleaseResult): string {
   return out.join('\n')
 }
 
+/** The last lines of the log: what was pushed, one line per platform, ready to copy into a pull. */
+export function closingLines(result: ReleaseResult): string[] {
+  const image = result.images[0]
+  if (!result.pushed || !result.digest) {
+    const archived = Object.entries(result.archives ?? {}).map(([p, file]) => `${p.padEnd(14)} ${file}`)
+    return [`${result.version}: built, not pushed`, ...archived]
+  }
+  return [
+    `${result.version}: ${image}@${result.digest}`,
+    ...Object.entries(result.digests).map(([p, d]) => `${p.padEnd(14)} ${image}@${d}`)
+  ]
+}
+
 export async function writeOutputs(result: ReleaseResult): Promise<void> {
   for (const [name, value] of Object.entries(outputValues(result))) core.setOutput(name, value)
+  for (const line of closingLines(result)) core.info(line)
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(summaryMarkdown(result)).write()
   }

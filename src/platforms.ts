@@ -218,7 +218,8 @@ export function nativePlatforms(host: Platform): Platform[] {
   return [self]
 }
 
-function splitPlatform(s: string): Platform {
+/** os/arch[/variant] split as written, without validation: for platform strings the registry or BuildKit produced. */
+export function splitPlatform(s: string): Platform {
   const [os = '', architecture = '', variant] = s.trim().split('/')
-  return variant === undefined ? { os, architecture } : { os, architecture, variant }
+  return variant ? { os, architecture, variant } : { os, architecture }
 }

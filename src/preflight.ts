@@ -1,7 +1,8 @@
 import type { Docker } from './docker.js'
 import { stageLabel, stagesFor, type Dockerfile, type ImageUse } from './dockerfile.js'
 import { tail } from './errors.js'
-import { formatPlatform, nativePlatforms, normalizePlatform, platformEquals, type Platform } from './platforms.js'
+import { formatPlatform, nativePlatforms, normalizePlatform, platformEquals, splitPlatform, type Platform } from './platforms.js'
+import { isObject, excerpt } from './json.js'
 
 // ---------------------------------------------------------------------------------------------
 // Which platforms an image offers
@@ -94,8 +95,8 @@ function failure(output: string, exitCode: number): string {
  * amd64 for amd64/v3), never another architecture.
  */
 export function provides(has: Platform | string, wanted: Platform | string): boolean {
-  const h = normalizePlatform(typeof has === 'string' ? split(has) : has)
-  const w = normalizePlatform(typeof wanted === 'string' ? split(wanted) : wanted)
+  const h = normalizePlatform(typeof has === 'string' ? splitPlatform(has) : has)
+  const w = normalizePlatform(typeof wanted === 'string' ? splitPlatform(wanted) : wanted)
   if (h.os !== w.os || h.architecture !== w.architecture) return false
   if (h.variant === w.variant) return true
   const level = (variant: string | undefined, fallback: number): number => (variant ? Number(variant.slice(1)) : fallback)
@@ -463,18 +464,4 @@ export function textTable(header: string[], rows: string[][]): string {
       .join('  ')
       .trimEnd()
   return [line(header), ...rows.map(line)].join('\n')
-}
-
-function split(s: string): Platform {
-  const [os = '', architecture = '', variant] = s.trim().split('/')
-  return variant ? { os, architecture, variant } : { os, architecture }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)'
 }

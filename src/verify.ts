@@ -7,9 +7,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import * as zlib from 'node:zlib'
 import type { Docker } from './docker.js'
 import { tail } from './errors.js'
-import { formatPlatform, normalizePlatform, type Platform } from './platforms.js'
+import { formatPlatform, normalizePlatform, splitPlatform, type Platform } from './platforms.js'
 import { mapLimit } from './preflight.js'
 import { isLoopbackRegistry, registryHost } from './reference.js'
+import { isObject, excerpt } from './json.js'
 
 // ---------------------------------------------------------------------------------------------
 // Manifest check: each platform's config says the platform its index entry claims
@@ -785,18 +786,4 @@ export async function smokeTest(
     mode,
     message: `Smoke test on ${p} failed: \`${command}\` exited with ${result.exitCode}.${hint}` + (output ? ` Last output:\n${output}` : ' (no output)')
   }
-}
-
-function splitPlatform(s: string): Platform {
-  const [os = '', architecture = '', variant] = s.trim().split('/')
-  return variant ? { os, architecture, variant } : { os, architecture }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty)'
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import * as yaml from 'js-yaml'
-import { Output, outputValues, platformDigestOutput, summaryMarkdown, type ReleaseResult } from '../../src/outputs.js'
+import { closingLines, Output, outputValues, platformDigestOutput, summaryMarkdown, type ReleaseResult } from '../../src/outputs.js'
 
 // Real digests of a three-platform push, captured by capture.sh.
 const captured = JSON.parse(readFileSync(new URL('../fixtures/buildx/attestations.expected.json', import.meta.url), 'utf8')) as {
@@ -128,5 +128,31 @@ describe('summaryMarkdown', () => {
     ]
   ])('%s', (_name, result, expected) => {
     expect(summaryMarkdown(result)).toEqual(expected)
+  })
+})
+
+describe('closingLines', () => {
+  const pushed: ReleaseResult = {
+    version: '1.2.3',
+    images: ['ghcr.io/octo/app', 'docker.io/octo/app'],
+    tags: ['ghcr.io/octo/app:1.2.3'],
+    pushed: true,
+    digest: 'sha256:index',
+    digests: { 'linux/amd64': 'sha256:a', 'linux/arm/v7': 'sha256:b' },
+    metadata: '{}'
+  }
+  test.each<[string, ReleaseResult, string[]]>([
+    [
+      'a push names the index and each platform by digest',
+      pushed,
+      ['1.2.3: ghcr.io/octo/app@sha256:index', 'linux/amd64    ghcr.io/octo/app@sha256:a', 'linux/arm/v7   ghcr.io/octo/app@sha256:b']
+    ],
+    [
+      'a local build with archives names the archives',
+      { ...pushed, pushed: false, digest: '', digests: {}, archives: { 'linux/amd64': 'images/app_1.2.3_linux-amd64.tar' } },
+      ['1.2.3: built, not pushed', 'linux/amd64    images/app_1.2.3_linux-amd64.tar']
+    ]
+  ])('%s', (_name, result, expected) => {
+    expect(closingLines(result)).toEqual(expected)
   })
 })
