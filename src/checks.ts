@@ -8,7 +8,7 @@ import type { PhaseLog } from './phases.js'
 import { formatPlatform, hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
 import { errorMessage } from './errors.js'
-import { describeScan, manifestCheck, scanElf, smokeTest, type ManifestCheck } from './verify.js'
+import { describeScan, manifestCheck, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
 
 /** The Dockerfile to check, or none: a merge builds nothing and a remote context is read by BuildKit. */
 export function readDockerfile(inputs: Inputs, workspace: string, merging: boolean): Dockerfile | undefined {
@@ -102,14 +102,26 @@ export async function checkManifests(inputs: Inputs, digests: Record<string, str
 }
 
 /** ELF binaries of another architecture in any platform's filesystem: warned, or failed with verify: strict. */
-export async function verifyBinaries(docker: Docker, inputs: Inputs, digests: Record<string, string>, log: PhaseLog): Promise<void> {
+export async function verifyBinaries(inputs: Inputs, digests: Record<string, string>, log: PhaseLog): Promise<void> {
   const image = inputs.images[0]
   const found: string[] = []
-  for (const [platform, digest] of Object.entries(digests)) {
-    const scan = await scanElf(docker, `${image}@${digest}`, platform, { insecureRegistries: inputs.insecureRegistries })
+  // All platforms at once, each shared layer downloaded and unpacked once.
+  const layers: LayerCache = new Map()
+  const attempts = await Promise.allSettled(
+    Object.entries(digests).map(([platform, digest]) => scanElf(`${image}@${digest}`, platform, { insecureRegistries: inputs.insecureRegistries, layers }))
+  )
+  const unread = attempts.flatMap(a => (a.status === 'rejected' ? [errorMessage(a.reason)] : []))
+  if (unread.length > 0) {
+    // Unreadable is not wrong: only strict, which vouches for every platform, fails on it.
+    const message = `the image could not be read from the registry to verify its binaries: ${unread[0]}`
+    if (inputs.verify === 'strict') throw new Error(`verify: strict: ${message}`)
+    log.warning(`verify skipped: ${message}`)
+  }
+  const scans = attempts.flatMap(a => (a.status === 'fulfilled' ? [a.value] : []))
+  for (const scan of scans) {
     for (const line of describeScan(scan)) log.info(line)
-    for (const m of scan.mismatches) found.push(`${platform}: ${m.path} is ${m.found} (layer ${m.layer})`)
-    for (const s of scan.skipped) log.warning(`${platform}: layer ${s.digest} was not scanned: ${s.reason}`)
+    for (const m of scan.mismatches) found.push(`${scan.platform}: ${m.path} is ${m.found} (layer ${m.layer})`)
+    for (const s of scan.skipped) log.warning(`${scan.platform}: layer ${s.digest} was not scanned: ${s.reason}`)
   }
   if (found.length === 0) return
   const message = `Binaries of another architecture (they fail with "exec format error"):\n${found.join('\n')}`

@@ -152,7 +152,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
       log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
     }
   })
-  if (inputs.verify !== 'false') await phase('Verify binaries', log => verifyBinaries(docker, inputs, result.digests, log))
+  if (inputs.verify !== 'false') await phase('Verify binaries', log => verifyBinaries(inputs, result.digests, log))
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   // Checked while still untagged: only now does the release reach anyone pulling a tag.
   if (gatesTags(plan)) await phase('Tag', log => tagIndex(docker, builder, plan, result.digest, log))

@@ -525,14 +525,15 @@ export interface ElfScan {
 export interface ScanOptions extends RegistryOptions {
   /** Layers downloaded at once. */
   concurrency?: number
+  /** Layers already read for another platform of the same release: each is downloaded once. */
+  layers?: LayerCache
 }
 
-interface LayerResult {
+/** What one layer holds, independent of the platform it is judged for. */
+interface LayerContent {
   digest: string
-  bytes: number
   files: number
-  elfFiles: number
-  mismatches: ElfMismatch[]
+  elfs: Array<{ path: string; elf: ElfHeader }>
   /** Every path in the layer, to tell which lower-layer files it replaces. */
   paths: Set<string>
   /** Paths a whiteout deletes, and directories an opaque whiteout empties. */
@@ -540,42 +541,60 @@ interface LayerResult {
   opaque: string[]
 }
 
-/** Scans one decompressed layer tar; exported for the benchmark and tests. */
-export async function scanLayerTar(source: AsyncIterable<Buffer | Uint8Array>, platform: Platform, digest: string): Promise<Omit<LayerResult, 'bytes'>> {
-  const result: Omit<LayerResult, 'bytes'> = { digest, files: 0, elfFiles: 0, mismatches: [], paths: new Set(), deleted: [], opaque: [] }
+interface LayerResult extends LayerContent {
+  bytes: number
+  elfFiles: number
+  mismatches: ElfMismatch[]
+}
+
+/** Layer digest → its content being read; shared by the scans of one release, since platforms share layers. */
+export type LayerCache = Map<string, Promise<LayerContent & { bytes: number }>>
+
+async function readLayerTar(source: AsyncIterable<Buffer | Uint8Array>, digest: string): Promise<LayerContent> {
+  const content: LayerContent = { digest, files: 0, elfs: [], paths: new Set(), deleted: [], opaque: [] }
   await readTar(source, entry => {
     const base = path.posix.basename(entry.path)
     if (base.startsWith('.wh.')) {
       const dir = path.posix.dirname(entry.path)
-      if (base === '.wh..wh..opq') result.opaque.push(dir === '.' ? '' : dir)
-      else result.deleted.push(path.posix.join(dir, base.slice(4)))
+      if (base === '.wh..wh..opq') content.opaque.push(dir === '.' ? '' : dir)
+      else content.deleted.push(path.posix.join(dir, base.slice(4)))
       return
     }
-    result.paths.add(entry.path)
+    content.paths.add(entry.path)
     if (!entry.head) return
-    result.files++
+    content.files++
     const elf = readElfHeader(entry.head)
-    if (!elf) return
-    const fits = elfFits(elf, platform)
-    if (fits === undefined) return
-    result.elfFiles++
-    if (fits) return
-    const arch = elfArchitecture(elf)
-    result.mismatches.push({
-      path: `/${entry.path}`,
-      layer: digest,
-      found: describeElf(elf),
-      ...(arch ? { foundPlatform: `linux/${arch}` } : {})
-    })
+    if (elf) content.elfs.push({ path: entry.path, elf })
   })
-  return result
+  return content
+}
+
+/** The ELF files of a layer that do not fit the platform. */
+function judge(content: LayerContent, platform: Platform): { elfFiles: number; mismatches: ElfMismatch[] } {
+  let elfFiles = 0
+  const mismatches: ElfMismatch[] = []
+  for (const { path: file, elf } of content.elfs) {
+    const fits = elfFits(elf, platform)
+    if (fits === undefined) continue
+    elfFiles++
+    if (fits) continue
+    const arch = elfArchitecture(elf)
+    mismatches.push({ path: `/${file}`, layer: content.digest, found: describeElf(elf), ...(arch ? { foundPlatform: `linux/${arch}` } : {}) })
+  }
+  return { elfFiles, mismatches }
+}
+
+/** Scans one decompressed layer tar; exported for the benchmark and tests. */
+export async function scanLayerTar(source: AsyncIterable<Buffer | Uint8Array>, platform: Platform, digest: string): Promise<Omit<LayerResult, 'bytes'>> {
+  const content = await readLayerTar(source, digest)
+  return { ...content, ...judge(content, platform) }
 }
 
 const GZIP_TYPES = /(\.tar\.gzip|\+gzip|\.tar\.gz)$/
 const ZSTD_TYPES = /(\+zstd|\.tar\.zstd)$/
 const TAR_TYPES = /(\.tar|\.rootfs\.diff\.tar)$/
 
-async function scanLayer(client: RegistryClient, layer: { digest: string; mediaType: string }, platform: Platform): Promise<LayerResult> {
+async function readLayer(client: RegistryClient, layer: { digest: string; mediaType: string }): Promise<LayerContent & { bytes: number }> {
   const res = await client.blob(layer.digest)
   if (!res.body) throw new Error(`the registry sent no body for ${layer.digest}`)
   const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
@@ -599,8 +618,8 @@ async function scanLayer(client: RegistryClient, layer: { digest: string; mediaT
     }
   }
   const source: AsyncIterable<Buffer> = decoder ? (pipeline(counted, decoder, () => undefined) as unknown as AsyncIterable<Buffer>) : counted()
-  const scanned = await scanLayerTar(source, platform, layer.digest)
-  return { ...scanned, bytes }
+  const content = await readLayerTar(source, layer.digest)
+  return { ...content, bytes }
 }
 
 /** A lower layer's file counts only if no later layer replaces or deletes it. */
@@ -615,19 +634,18 @@ function survives(file: string, later: LayerResult[]): boolean {
  * nothing written to disk) and reports ELF executables and shared objects that are not for
  * `platform`, with their path and layer. `ref` is `image@<platform manifest digest>`.
  */
-export async function scanElf(docker: Docker, ref: string, platform: Platform | string, options: ScanOptions = {}): Promise<ElfScan> {
+export async function scanElf(ref: string, platform: Platform | string, options: ScanOptions = {}): Promise<ElfScan> {
   const started = Date.now()
   const p = typeof platform === 'string' ? splitPlatform(platform) : platform
-  const raw = await docker.buildx(['imagetools', 'inspect', '--raw', ref], { silent: true })
-  const manifest = JSON.parse(raw.stdout) as { manifests?: unknown; layers?: Array<{ digest: string; mediaType: string; size?: number }> }
-  if (manifest.manifests !== undefined || !Array.isArray(manifest.layers)) {
-    throw new Error(`${ref} is not an image manifest: pass the digest of one platform's manifest, not the index`)
-  }
   if (!ELF_ARCHITECTURES[normalizePlatform(p).architecture]) {
     throw new Error(`no ELF machine is known for ${formatPlatform(p)}: cannot verify its binaries`)
   }
-  const { registry, repository } = parseImageRef(ref)
+  const { registry, repository, reference } = parseImageRef(ref)
   const client = new RegistryClient(registry, repository, options)
+  const manifest = (await client.manifest(reference)) as { manifests?: unknown; layers?: Array<{ digest: string; mediaType: string; size?: number }> }
+  if (manifest.manifests !== undefined || !Array.isArray(manifest.layers)) {
+    throw new Error(`${ref} is not an image manifest: pass the digest of one platform's manifest, not the index`)
+  }
   const layers = manifest.layers
   const skipped: LayerSkip[] = []
   const results = await mapLimit(layers, options.concurrency ?? 4, async layer => {
@@ -636,7 +654,13 @@ export async function scanElf(docker: Docker, ref: string, platform: Platform | 
       return undefined
     }
     try {
-      return await scanLayer(client, layer, p)
+      let content = options.layers?.get(layer.digest)
+      if (!content) {
+        content = readLayer(client, layer)
+        options.layers?.set(layer.digest, content)
+      }
+      const read = await content
+      return { ...read, ...judge(read, p) }
     } catch (e: unknown) {
       skipped.push({ digest: layer.digest, reason: e instanceof Error ? e.message : String(e) })
       return undefined

@@ -197,7 +197,7 @@ describe('ELF scan', () => {
   }, TIMEOUT)
 
   test('the arm64 image holding the amd64 busybox at /bad: reported with path and layer', async () => {
-    const scan = await scanElf(docker, `${bad.image}@${bad.digest}`, 'linux/arm64')
+    const scan = await scanElf(`${bad.image}@${bad.digest}`, 'linux/arm64', { dockerConfig })
     expect(scan.mismatches).toEqual([{ path: '/bad', layer: bad.layers.at(-1), found: 'ELF 64-bit LSB x86-64', foundPlatform: 'linux/amd64' }])
     expect(scan.skipped).toEqual([])
     expect(scan.layers).toBe(bad.layers.length)
@@ -205,7 +205,7 @@ describe('ELF scan', () => {
   }, TIMEOUT)
 
   test('a clean image: the base image for arm/v7 has no foreign binary', async () => {
-    const scan = await scanElf(docker, `${baseName}@${baseDigests['linux/arm/v7']}`, 'linux/arm/v7')
+    const scan = await scanElf(`${baseName}@${baseDigests['linux/arm/v7']}`, 'linux/arm/v7', { dockerConfig })
     expect([scan.mismatches, scan.skipped]).toEqual([[], []])
     expect(scan.elfFiles).toBeGreaterThanOrEqual(1)
   }, TIMEOUT)

@@ -412,7 +412,7 @@ const DEFAULTS: Inputs = {
   append: [],
   preflight: 'true',
   composeFile: '',
-  verify: 'false',
+  verify: 'true',
   smokeTest: '',
   smokeTestTimeoutSeconds: 120,
   archive: '',
