@@ -5,7 +5,7 @@ import { parseDockerfile, type Dockerfile } from './dockerfile.js'
 import type { Docker } from './docker.js'
 import { Input, isRemoteContext, type Inputs } from './inputs.js'
 import type { PhaseLog } from './phases.js'
-import { formatPlatform, hostPlatform, platformEquals, type Platform } from './platforms.js'
+import { hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
 import { errorMessage } from './errors.js'
 import { describeScan, manifestCheck, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
@@ -138,8 +138,4 @@ export async function smokeTests(docker: Docker, inputs: Inputs, digests: Record
     if (!result.ok) failures.push(result.message)
   }
   if (failures.length > 0) throw new Error(`Smoke test failed:\n${failures.join('\n')}`)
-}
-
-export function describePlatforms(platforms: Platform[]): string {
-  return platforms.map(formatPlatform).join(', ') || 'none'
 }

@@ -4,7 +4,6 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { writeArchives } from './archive.js'
 import { build } from './build.js'
-import { checkBuildx, installBuildx } from './buildx.js'
 import { checkManifests, emulationTargets, preflight, PreflightError, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
 import { readRunContext } from './context.js'
 import { DockerCli } from './docker.js'
@@ -18,7 +17,7 @@ import { buildPlan, merge, readDigests, tagIndex } from './publish.js'
 import { describeFailure } from './retry.js'
 import { retrying } from './retrying.js'
 import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
-import { logIn, setUpBuilder, setUpEmulation } from './setup.js'
+import { logIn, setUpBuilder, setUpBuildx, setUpEmulation } from './setup.js'
 import * as state from './state.js'
 
 export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
@@ -49,14 +48,6 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   tagsDecided.catch(() => undefined)
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
-  await phase('Buildx', async log => {
-    if (inputs.buildxVersion) {
-      cli.buildxPath = await installBuildx(inputs.buildxVersion)
-      state.saveBuildxPath(cli.buildxPath)
-    }
-    log.info(`buildx ${await checkBuildx(docker)}`)
-  })
-
   if (plan.logins.length > 0 && inputs.logout) {
     // Saved first: the post step removes it even if the step dies mid-login.
     const dir = path.join(tempDir, 'docker-config')
@@ -70,15 +61,22 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     core.info(`Version ${plan.tags.version}; ${plan.tags.latestReason}`)
   }
   if (plan.merging) {
+    await phase('Buildx', log => setUpBuildx(cli, docker, inputs, log))
     await decided()
     return merge(docker, plan)
   }
 
   let builder = ''
   let reports: string[] = []
+  // Phases that need buildx or a login wait for them; everything else runs at once.
+  let buildxReady: Promise<void> = Promise.resolve()
   let loggedIn: Promise<void> = Promise.resolve()
   const checkFirst = inputs.preflight !== 'false' && (df !== undefined || inputs.composeFile !== '')
   await concurrently([
+    {
+      name: 'Buildx',
+      run: log => (buildxReady = setUpBuildx(cli, docker, inputs, log))
+    },
     { name: 'Login', run: log => (loggedIn = logIn(docker, plan, log)) },
     // After the login (private base images), beside the builder's bootstrap: a gap fails the step before any build.
     ...(checkFirst
@@ -86,7 +84,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
           {
             name: 'Preflight',
             run: async (log: PhaseLog) => {
-              await loggedIn
+              await Promise.all([buildxReady, loggedIn])
               reports = await preflight(docker, inputs, df, workspace, log)
             }
           }
@@ -96,6 +94,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     {
       name: 'Builder',
       run: async log => {
+        await buildxReady
         builder = await setUpBuilder(docker, plan, workspace, tempDir, log)
       }
     }
@@ -145,14 +144,17 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     result.digest = digest
     result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
     for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
-    await checkManifests(inputs, result.digests, log)
     if (inputs.pushByDigest) {
       // What a merge needs: the pushed digest, which also carries the leg's attestations.
       result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
       log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
     }
   })
-  if (inputs.verify !== 'false') await phase('Verify binaries', log => verifyBinaries(inputs, result.digests, log))
+  // Both read the pushed manifests over the registry API, at the same time.
+  await concurrently([
+    { name: 'Manifest check', run: log => checkManifests(inputs, result.digests, log) },
+    ...(inputs.verify !== 'false' ? [{ name: 'Verify binaries', run: (log: PhaseLog) => verifyBinaries(inputs, result.digests, log) }] : [])
+  ])
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   // Checked while still untagged: only now does the release reach anyone pulling a tag.
   if (gatesTags(plan)) await phase('Tag', log => tagIndex(docker, builder, plan, result.digest, log))

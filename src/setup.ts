@@ -3,7 +3,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { appendArgs, firstNodePlatforms } from './append.js'
 import { buildkitdConfig, builderName, createBuilder, withHostNetwork } from './builder.js'
-import type { Docker } from './docker.js'
+import { checkBuildx, installBuildx } from './buildx.js'
+import type { Docker, DockerCli } from './docker.js'
 import type { Inputs } from './inputs.js'
 import { login } from './login.js'
 import type { PhaseLog } from './phases.js'
@@ -12,6 +13,15 @@ import { formatPlatform, hostPlatform, type Platform } from './platforms.js'
 import { installEmulators, planEmulation, readEmulators } from './qemu.js'
 import { isLoopbackRegistry, registryHost } from './reference.js'
 import * as state from './state.js'
+
+/** The buildx to run: a cached release when buildx-version asks for one, checked for its version. */
+export async function setUpBuildx(cli: DockerCli, docker: Docker, inputs: Inputs, log: PhaseLog): Promise<void> {
+  if (inputs.buildxVersion) {
+    cli.buildxPath = await installBuildx(inputs.buildxVersion)
+    state.saveBuildxPath(cli.buildxPath)
+  }
+  log.info(`buildx ${await checkBuildx(docker)}`)
+}
 
 /** Emulators for the target platforms the runner can neither run nor already emulate. */
 export async function setUpEmulation(docker: Docker, inputs: Inputs, targets: Platform[], log: PhaseLog): Promise<void> {

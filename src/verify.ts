@@ -584,12 +584,6 @@ function judge(content: LayerContent, platform: Platform): { elfFiles: number; m
   return { elfFiles, mismatches }
 }
 
-/** Scans one decompressed layer tar; exported for the benchmark and tests. */
-export async function scanLayerTar(source: AsyncIterable<Buffer | Uint8Array>, platform: Platform, digest: string): Promise<Omit<LayerResult, 'bytes'>> {
-  const content = await readLayerTar(source, digest)
-  return { ...content, ...judge(content, platform) }
-}
-
 const GZIP_TYPES = /(\.tar\.gzip|\+gzip|\.tar\.gz)$/
 const ZSTD_TYPES = /(\+zstd|\.tar\.zstd)$/
 const TAR_TYPES = /(\.tar|\.rootfs\.diff\.tar)$/
