@@ -8,7 +8,7 @@ import type { PhaseLog } from './phases.js'
 import { hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
 import { errorMessage } from './errors.js'
-import { describeScan, manifestCheck, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
+import { describeScan, manifestCheck, parseImageRef, RegistryClient, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
 
 /** The Dockerfile to check, or none: a merge builds nothing and a remote context is read by BuildKit. */
 export function readDockerfile(inputs: Inputs, workspace: string, merging: boolean): Dockerfile | undefined {
@@ -84,15 +84,21 @@ export async function preflight(docker: Docker, inputs: Inputs, df: Dockerfile |
   return reports
 }
 
+/** One registry client for the checks after the push: one auth handshake, each manifest read once. */
+export function pushedImageClient(inputs: Inputs): RegistryClient {
+  const { registry, repository } = parseImageRef(inputs.images[0])
+  return new RegistryClient(registry, repository, { insecureRegistries: inputs.insecureRegistries })
+}
+
 /**
  * Every platform's config must declare the platform its index entry names. A registry
  * this client cannot read (a credential helper, a proxy) skips the check with a warning:
  * it guards against a mislabelled index, and must not fail a release that pushed fine.
  */
-export async function checkManifests(inputs: Inputs, digests: Record<string, string>, log: PhaseLog): Promise<void> {
+export async function checkManifests(inputs: Inputs, digests: Record<string, string>, registry: RegistryClient, log: PhaseLog): Promise<void> {
   let check: ManifestCheck
   try {
-    check = await manifestCheck(inputs.images[0], digests, { insecureRegistries: inputs.insecureRegistries })
+    check = await manifestCheck(inputs.images[0], digests, { client: registry })
   } catch (e: unknown) {
     log.warning(`manifest check skipped: the configs could not be read from the registry (${errorMessage(e)})`)
     return
@@ -102,13 +108,13 @@ export async function checkManifests(inputs: Inputs, digests: Record<string, str
 }
 
 /** ELF binaries of another architecture in any platform's filesystem: warned, or failed with verify: strict. */
-export async function verifyBinaries(inputs: Inputs, digests: Record<string, string>, log: PhaseLog): Promise<void> {
+export async function verifyBinaries(inputs: Inputs, digests: Record<string, string>, registry: RegistryClient, log: PhaseLog): Promise<void> {
   const image = inputs.images[0]
   const found: string[] = []
   // All platforms at once, each shared layer downloaded and unpacked once.
   const layers: LayerCache = new Map()
   const attempts = await Promise.allSettled(
-    Object.entries(digests).map(([platform, digest]) => scanElf(`${image}@${digest}`, platform, { insecureRegistries: inputs.insecureRegistries, layers }))
+    Object.entries(digests).map(([platform, digest]) => scanElf(`${image}@${digest}`, platform, { client: registry, layers }))
   )
   const unread = attempts.flatMap(a => (a.status === 'rejected' ? [errorMessage(a.reason)] : []))
   if (unread.length > 0) {

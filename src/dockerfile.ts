@@ -681,3 +681,8 @@ export function stagesFor(df: Dockerfile, target: Platform, build: Platform): St
 export function stageLabel(stage: Pick<Stage, 'name' | 'index'>): string {
   return stage.name ?? `#${stage.index}`
 }
+
+/** The external images the Dockerfile pulls FROM (as far as their names resolve without a platform). */
+export function externalImages(df: Dockerfile): string[] {
+  return [...new Set(df.stages.filter(stage => stage.base === 'external' && stage.image && !stage.image.includes('$')).map(stage => stage.image))]
+}

@@ -4,11 +4,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { writeArchives } from './archive.js'
 import { build } from './build.js'
-import { checkManifests, emulationTargets, preflight, PreflightError, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
+import { checkManifests, emulationTargets, preflight, PreflightError, pushedImageClient, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
 import { readRunContext } from './context.js'
 import { DockerCli } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
-import type { Dockerfile } from './dockerfile.js'
+import { externalImages, type Dockerfile } from './dockerfile.js'
 import { Input, readInputs } from './inputs.js'
 import { writeFailureSummary, writeOutputs, type ReleaseResult } from './outputs.js'
 import { concurrently, phase, type PhaseLog } from './phases.js'
@@ -95,7 +95,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
       name: 'Builder',
       run: async log => {
         await buildxReady
-        builder = await setUpBuilder(docker, plan, workspace, tempDir, log)
+        builder = await setUpBuilder(docker, plan, df ? externalImages(df) : [], workspace, tempDir, log)
       }
     }
   ])
@@ -151,9 +151,10 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     }
   })
   // Both read the pushed manifests over the registry API, at the same time.
+  const registry = pushedImageClient(inputs)
   await concurrently([
-    { name: 'Manifest check', run: log => checkManifests(inputs, result.digests, log) },
-    ...(inputs.verify !== 'false' ? [{ name: 'Verify binaries', run: (log: PhaseLog) => verifyBinaries(inputs, result.digests, log) }] : [])
+    { name: 'Manifest check', run: log => checkManifests(inputs, result.digests, registry, log) },
+    ...(inputs.verify !== 'false' ? [{ name: 'Verify binaries', run: (log: PhaseLog) => verifyBinaries(inputs, result.digests, registry, log) }] : [])
   ])
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   // Checked while still untagged: only now does the release reach anyone pulling a tag.

@@ -59,7 +59,7 @@ function isLoopbackRef(ref: string): boolean {
 }
 
 /** The builder to build on: the user's, the engine's own (driver docker), or a new one (saved for removal first). */
-export async function setUpBuilder(docker: Docker, plan: ReleasePlan, workspace: string, tempDir: string, log: PhaseLog): Promise<string> {
+export async function setUpBuilder(docker: Docker, plan: ReleasePlan, baseImages: string[], workspace: string, tempDir: string, log: PhaseLog): Promise<string> {
   const { inputs, ctx } = plan
   if (inputs.builder) {
     log.info(`using the existing builder ${inputs.builder}`)
@@ -71,7 +71,8 @@ export async function setUpBuilder(docker: Docker, plan: ReleasePlan, workspace:
   }
   const name = builderName(ctx.runId, ctx.runAttempt, crypto.randomBytes(3).toString('hex'))
   const cacheRefs = [...inputs.cacheFrom, ...inputs.cacheTo].flatMap(c => /(?:^|,)ref=([^,]+)/.exec(c)?.[1] ?? [])
-  const registryRefs = [...inputs.images, ...cacheRefs]
+  // Base images count too: a builder that cannot reach a loopback registry cannot pull from it.
+  const registryRefs = [...inputs.images, ...cacheRefs, ...baseImages]
   const network = withHostNetwork(inputs.driver, inputs.driverOpts, registryRefs, isLoopbackRef)
   if (network.reason) log.info(network.reason)
   const userConfig = inputs.buildkitdConfig ? fs.readFileSync(path.resolve(workspace, inputs.buildkitdConfig), 'utf8') : inputs.buildkitdConfigInline

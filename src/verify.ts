@@ -84,8 +84,7 @@ const MANIFEST_ACCEPT = [
  * needs several times as long as the raw index read it follows.
  */
 export async function manifestCheck(image: string, digests: Record<string, string>, options: RegistryOptions = {}): Promise<ManifestCheck> {
-  const { registry, repository } = parseImageRef(image)
-  const client = new RegistryClient(registry, repository, options)
+  const client = clientFor(image, options)
   const configs = await Promise.all(
     Object.entries(digests).map(async ([platform, digest]) => {
       const manifest = await client.manifest(digest)
@@ -392,7 +391,16 @@ function hubAlias(host: string): string {
   return ['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(host.toLowerCase()) ? 'docker.io' : host.toLowerCase()
 }
 
+/** The client of the options when one is shared (one auth handshake, one manifest fetch), else a new one. */
+function clientFor(ref: string, options: RegistryOptions): RegistryClient {
+  if (options.client) return options.client
+  const { registry, repository } = parseImageRef(ref)
+  return new RegistryClient(registry, repository, options)
+}
+
 export interface RegistryOptions {
+  /** A client of the image's repository to share between checks of the same release. */
+  client?: RegistryClient
   /** Docker config directory to read credentials from; DOCKER_CONFIG or ~/.docker by default. */
   dockerConfig?: string
   /** Hosts reached over plain HTTP besides loopback ones (the insecure-registries input). */
@@ -419,7 +427,19 @@ export class RegistryClient {
   }
 
   /** GET a manifest (image or index) by digest or tag, as JSON. */
-  async manifest(reference: string): Promise<Record<string, unknown>> {
+  /** Manifests by reference, each fetched once per client: the checks of one release share them. */
+  private readonly manifests = new Map<string, Promise<Record<string, unknown>>>()
+
+  manifest(reference: string): Promise<Record<string, unknown>> {
+    let manifest = this.manifests.get(reference)
+    if (!manifest) {
+      manifest = this.fetchManifest(reference)
+      this.manifests.set(reference, manifest)
+    }
+    return manifest
+  }
+
+  private async fetchManifest(reference: string): Promise<Record<string, unknown>> {
     const url = `${this.base}/v2/${this.repository}/manifests/${reference}`
     const authorization = await this.authorize(url)
     const res = await this.fetch(url, { headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) } })
@@ -634,8 +654,8 @@ export async function scanElf(ref: string, platform: Platform | string, options:
   if (!ELF_ARCHITECTURES[normalizePlatform(p).architecture]) {
     throw new Error(`no ELF machine is known for ${formatPlatform(p)}: cannot verify its binaries`)
   }
-  const { registry, repository, reference } = parseImageRef(ref)
-  const client = new RegistryClient(registry, repository, options)
+  const { reference } = parseImageRef(ref)
+  const client = clientFor(ref, options)
   const manifest = (await client.manifest(reference)) as { manifests?: unknown; layers?: Array<{ digest: string; mediaType: string; size?: number }> }
   if (manifest.manifests !== undefined || !Array.isArray(manifest.layers)) {
     throw new Error(`${ref} is not an image manifest: pass the digest of one platform's manifest, not the index`)

@@ -1,4 +1,4 @@
-import { expandWord, parseDockerfile, parseInstructions, platformArgs, splitWords, stagesFor, type Dockerfile } from '../../src/dockerfile.js'
+import { expandWord, externalImages, parseDockerfile, parseInstructions, platformArgs, splitWords, stagesFor, type Dockerfile } from '../../src/dockerfile.js'
 import { InputError } from '../../src/errors.js'
 import { formatPlatform, type Platform } from '../../src/platforms.js'
 
@@ -329,5 +329,22 @@ describe('platformArgs', () => {
       TARGETARCH: 'arm',
       TARGETVARIANT: 'v7'
     })
+  })
+})
+
+describe('externalImages', () => {
+  test('the registry images of every stage, stage names, scratch and platform-dependent names left out', () => {
+    const df = parseDockerfile(
+      [
+        'ARG BASE=127.0.0.1:5001/busybox:latest',
+        'FROM --platform=$BUILDPLATFORM golang:1.23 AS build',
+        'FROM build AS test',
+        'FROM scratch AS empty',
+        'FROM tool-${TARGETARCH} AS pick',
+        'FROM ${BASE}',
+        'COPY --from=build /out /out'
+      ].join('\n')
+    )
+    expect(externalImages(df)).toEqual(['golang:1.23', '127.0.0.1:5001/busybox:latest'])
   })
 })
