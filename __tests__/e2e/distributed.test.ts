@@ -2,10 +2,9 @@
 // platform pushes by digest, a merge job turns `toJSON(needs.build.outputs)` into the
 // release index; and one job that grows its builder with an appended BuildKit node.
 // Every check of what was pushed goes through the registry HTTP API.
-import { symlinkSync } from 'node:fs'
 import path from 'node:path'
 import { runAction, type RunResult, type StepResult } from '../../scripts/harness.js'
-import { builders, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import { builders, logTail, newDockerConfig, requireToolchain, secondAddress, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -173,20 +172,6 @@ describe('distributed release: push by digest, then merge', () => {
   }, TIMEOUT)
 })
 
-/**
- * buildx refuses two nodes with one endpoint, so the appended node reaches the same daemon
- * under a second address, as a second machine would have one.
- */
-function secondAddress(addr: string): string {
-  if (addr.startsWith('unix://')) {
-    const link = path.join(tempDir('buildkitd-alias'), 'buildkitd.sock')
-    symlinkSync(addr.slice('unix://'.length), link)
-    return `unix://${link}`
-  }
-  const tcp = /^tcp:\/\/(127\.0\.0\.1|localhost)(:\d+)$/.exec(addr)
-  if (tcp) return `tcp://${tcp[1] === 'localhost' ? '127.0.0.1' : 'localhost'}${tcp[2]}`
-  throw new Error(`CTR_BUILDKITD_ADDR ${addr}: only a unix socket or a loopback tcp address can be given a second name`)
-}
 
 describe('append', () => {
   test(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sh, type RunResult } from '../../scripts/harness.js'
@@ -214,4 +214,19 @@ export function assertNoSecret(result: RunResult, ...secrets: string[]): void {
 /** The last lines of a run's log, for failure messages. */
 export function logTail(result: RunResult, lines = 60): string {
   return result.log.trimEnd().split('\n').slice(-lines).join('\n')
+}
+
+/**
+ * buildx refuses two nodes with the same endpoint, so an appended node reaches the same
+ * daemon under another address, as a second machine would have.
+ */
+export function secondAddress(addr: string): string {
+  if (addr.startsWith('unix://')) {
+    const link = path.join(tempDir('buildkitd-alias'), 'buildkitd.sock')
+    symlinkSync(addr.slice('unix://'.length), link)
+    return `unix://${link}`
+  }
+  const tcp = /^tcp:\/\/(127\.0\.0\.1|localhost)(:\d+)$/.exec(addr)
+  if (tcp) return `tcp://${tcp[1] === 'localhost' ? '127.0.0.1' : 'localhost'}${tcp[2]}`
+  throw new Error(`CTR_BUILDKITD_ADDR ${addr}: only a unix socket or a loopback tcp address can be given a second name`)
 }

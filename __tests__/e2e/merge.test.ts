@@ -2,14 +2,14 @@
 // imagetools, and a builder grown with an appended node. What was pushed is read back through
 // the registry HTTP API, never through docker or buildx.
 import { randomBytes } from 'node:crypto'
-import { readFileSync, symlinkSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { appendArgs, firstNodePlatforms, parseAppend } from '../../src/append.js'
 import { createArgs, removeBuilder } from '../../src/builder.js'
 import { DockerCli } from '../../src/docker.js'
 import { checkLegs, mergeRelease, pushByDigestOutput, type Leg } from '../../src/merge.js'
 import { parsePlatforms } from '../../src/platforms.js'
-import { newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import { newDockerConfig, requireToolchain, secondAddress, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -285,20 +285,6 @@ describe('mergeRelease', () => {
   }, TIMEOUT)
 })
 
-/**
- * buildx refuses two nodes with the same endpoint, so the appended node reaches the same
- * daemon under another address, as a second machine would have.
- */
-function secondAddress(addr: string): string {
-  if (addr.startsWith('unix://')) {
-    const link = path.join(tempDir('buildkitd-alias'), 'buildkitd.sock')
-    symlinkSync(addr.slice('unix://'.length), link)
-    return `unix://${link}`
-  }
-  const tcp = /^tcp:\/\/(127\.0\.0\.1|localhost)(:\d+)$/.exec(addr)
-  if (tcp) return `tcp://${tcp[1] === 'localhost' ? '127.0.0.1' : 'localhost'}${tcp[2]}`
-  throw new Error(`CTR_BUILDKITD_ADDR ${addr}: only a unix socket or a loopback tcp address can be given a second name`)
-}
 
 describe('append', () => {
   test('a remote builder with an appended node builds each platform on its own node and pushes one index', async () => {
