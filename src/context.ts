@@ -94,7 +94,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
 }
 
 // pull_request_target runs on the base branch ref, so the payload, not the ref, identifies the PR.
-function isPullRequestEvent(eventName: string): boolean {
+export function isPullRequestEvent(eventName: string): boolean {
   return eventName.startsWith('pull_request')
 }
 

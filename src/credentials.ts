@@ -1,19 +1,11 @@
 import { InputError } from './errors.js'
+import { canonicalRegistry } from './reference.js'
 import { isBlankYaml, loadYaml, YamlSyntaxError } from './yaml.js'
 
 export interface Credential {
   registry: string
   username: string
   password: string
-}
-
-/** The hosts under which Docker Hub credentials are stored by `docker login`. */
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
-
-export function canonicalRegistry(host: string): string {
-  // `docker login` itself stores Docker Hub under https://index.docker.io/v1/.
-  const lower = host.toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '')
-  return DOCKER_HUB.has(lower) ? 'docker.io' : lower
 }
 
 /** host[:port] (or a bracketed IPv6 address), as a login takes it. */

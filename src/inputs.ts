@@ -6,9 +6,9 @@ import { lines, listItems } from './lists.js'
 import { checkAppendTarget, parseAppend, type AppendNode } from './append.js'
 import { parseMergeDigests } from './merge.js'
 import { parsePlatforms, type Platform } from './platforms.js'
-import { parseImageName, registryHost } from './reference.js'
+import { canonicalRegistry, parseImageName, registryHost } from './reference.js'
 import type { LatestMode } from './tags.js'
-import { canonicalRegistry, isRegistryHost, parseRegistryAuth, type Credential } from './credentials.js'
+import { isRegistryHost, parseRegistryAuth, type Credential } from './credentials.js'
 
 /** Input names, written once: action.yml is the other half of this contract. */
 export const Input = {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import type { RunContext } from './context.js'
+import { isPullRequestEvent, type RunContext } from './context.js'
 import { planLogins, type Credential } from './credentials.js'
 import type { Inputs } from './inputs.js'
 import { latestFromReleases } from './latest.js'
@@ -19,14 +19,10 @@ export interface ReleasePlan {
 
 export function planRelease(ctx: RunContext, inputs: Inputs): ReleasePlan {
   const tags = deriveTags(ctx, { version: inputs.version, tags: inputs.tags, latest: inputs.latest })
-  const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequest(ctx.eventName))
+  const push = inputs.push === 'true' || (inputs.push === 'auto' && !isPullRequestEvent(ctx.eventName))
   // Without a push nothing needs the job token; explicit credentials still serve private base images.
   const logins = planLogins(inputs.credentials, push ? inputs.images : [], inputs.githubToken, ctx.actor)
   return { ctx, inputs, tags, refs: imageRefs(inputs.images, tags.tags), push, logins, merging: Object.keys(inputs.mergeDigests).length > 0 }
-}
-
-function isPullRequest(eventName: string): boolean {
-  return eventName === 'pull_request' || eventName === 'pull_request_target'
 }
 
 /**

@@ -11,6 +11,19 @@ export interface ImageName {
 
 export const DOCKER_HUB = 'docker.io'
 
+/** The names Docker Hub answers under: its index, its registry API, its token service and web host. */
+const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, 'index.docker.io', 'registry-1.docker.io', 'auth.docker.io', 'registry.hub.docker.com'])
+
+/**
+ * A registry as logins, credentials and messages name it: lower-cased, without scheme or
+ * trailing path (`docker login` stores Docker Hub under https://index.docker.io/v1/), and
+ * every Docker Hub alias as docker.io.
+ */
+export function canonicalRegistry(host: string): string {
+  const bare = host.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '').replace(/\/v[12]$/, '')
+  return DOCKER_HUB_HOSTS.has(bare) ? DOCKER_HUB : bare
+}
+
 // The name grammar of distribution/reference, on lower-cased input. Its path separator
 // "[-]*" is written "-+" here: the same language, but without the empty alternative that makes
 // a backtracking engine take exponential time on a long name with one bad character at the end.
@@ -61,7 +74,7 @@ export function parseImageName(raw: string, input = 'images'): { image: ImageNam
   }
 
   const lowerPath = remainder.toLowerCase()
-  const isHub = registry === DOCKER_HUB || registry === 'index.docker.io'
+  const isHub = canonicalRegistry(registry) === DOCKER_HUB
   const path = isHub && components.length === 1 ? `library/${lowerPath}` : lowerPath
   const name = value.toLowerCase()
   const image: ImageName = { registry: isHub ? DOCKER_HUB : registry, path, name }
@@ -75,8 +88,7 @@ export function parseImageName(raw: string, input = 'images'): { image: ImageNam
 export function registryHost(image: string): string {
   const { domain } = splitDomain(image.trim())
   if (domain === undefined) return DOCKER_HUB
-  const host = domain.toLowerCase()
-  return host === 'index.docker.io' ? DOCKER_HUB : host
+  return canonicalRegistry(domain)
 }
 
 /** True for registries BuildKit and imagetools reach over plain HTTP without being told. */

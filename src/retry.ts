@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { errorMessage, InputError } from './errors.js'
+import { canonicalRegistry } from './reference.js'
 
 /** What a failed docker/buildx call tells about itself. */
 export interface FailureClass {
@@ -12,8 +13,6 @@ export interface FailureClass {
   /** What to change so the next run succeeds, for failures a retry cannot fix. */
   hint?: string
 }
-
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'auth.docker.io', 'registry.hub.docker.com'])
 
 const HUB_RATE_LIMIT_HINT =
   'log in to Docker Hub (registry-auth with a Docker Hub user and access token: authenticated pulls have a higher limit) ' +
@@ -36,7 +35,7 @@ function registryOf(text: string): string | undefined {
   const ref = /(?:^|[\s"'(])((?:[a-z0-9-]+\.)+[a-z0-9-]+(?::\d+)?|localhost(?::\d+)?|\[[0-9a-f:]+\](?::\d+)?)\/[a-z0-9]/i.exec(text)
   const host = (url?.[1] ?? ref?.[1])?.toLowerCase()
   if (host === undefined) return undefined
-  return DOCKER_HUB_HOSTS.has(host) ? 'docker.io' : host
+  return canonicalRegistry(host)
 }
 
 function at(host: string | undefined): string {

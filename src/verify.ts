@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { Readable, pipeline } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
@@ -9,8 +8,9 @@ import type { Docker } from './docker.js'
 import { tail } from './errors.js'
 import { formatPlatform, normalizePlatform, splitPlatform, type Platform } from './platforms.js'
 import { mapLimit } from './preflight.js'
-import { isLoopbackRegistry, registryHost } from './reference.js'
+import { canonicalRegistry, isLoopbackRegistry, registryHost } from './reference.js'
 import { isObject, excerpt } from './json.js'
+import { userDockerConfig } from './dockerconfig.js'
 
 // ---------------------------------------------------------------------------------------------
 // Manifest check: each platform's config says the platform its index entry claims
@@ -365,17 +365,17 @@ interface Credentials {
 }
 
 /** Credentials `docker login` stored in `<dir>/config.json` for a registry; credential helpers are not consulted. */
-export function dockerCredentials(registry: string, dir: string = process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker')): Credentials | undefined {
+export function dockerCredentials(registry: string, dir: string = userDockerConfig()): Credentials | undefined {
   let config: { auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }> }
   try {
     config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as typeof config
   } catch {
     return undefined
   }
-  const wanted = hubAlias(registry)
+  const wanted = canonicalRegistry(registry)
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const host = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase()
-    if (hubAlias(host) !== wanted) continue
+    if (canonicalRegistry(host) !== wanted) continue
     if (entry.identitytoken) return { identityToken: entry.identitytoken }
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
@@ -385,10 +385,6 @@ export function dockerCredentials(registry: string, dir: string = process.env.DO
     if (entry.username !== undefined) return { username: entry.username, password: entry.password ?? '' }
   }
   return undefined
-}
-
-function hubAlias(host: string): string {
-  return ['docker.io', 'index.docker.io', 'registry-1.docker.io'].includes(host.toLowerCase()) ? 'docker.io' : host.toLowerCase()
 }
 
 /** The client of the options when one is shared (one auth handshake, one manifest fetch), else a new one. */
@@ -420,7 +416,7 @@ export class RegistryClient {
     readonly repository: string,
     private readonly options: RegistryOptions = {}
   ) {
-    const host = hubAlias(registry) === 'docker.io' ? 'registry-1.docker.io' : registry
+    const host = canonicalRegistry(registry) === 'docker.io' ? 'registry-1.docker.io' : registry
     const plain = isLoopbackRegistry(host) || (options.insecureRegistries ?? []).some(h => h.toLowerCase() === host.toLowerCase())
     this.base = `${plain ? 'http' : 'https'}://${host}`
     this.fetch = options.fetch ?? fetch

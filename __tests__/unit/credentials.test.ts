@@ -1,4 +1,5 @@
-import { canonicalRegistry, parseRegistryAuth, planLogins, type Credential } from '../../src/credentials.js'
+import { parseRegistryAuth, planLogins, type Credential } from '../../src/credentials.js'
+import { canonicalRegistry } from '../../src/reference.js'
 import { InputError } from '../../src/errors.js'
 
 const INPUT = 'registry-auth'
@@ -178,6 +179,8 @@ describe('canonicalRegistry', () => {
     ['docker.io', 'docker.io'],
     ['index.docker.io', 'docker.io'],
     ['registry-1.docker.io', 'docker.io'],
+    ['auth.docker.io', 'docker.io'],
+    ['registry.hub.docker.com', 'docker.io'],
     ['Docker.IO', 'docker.io'],
     ['https://index.docker.io', 'docker.io'],
     ['http://registry-1.docker.io//', 'docker.io'],

@@ -54,6 +54,12 @@ describe('planRelease', () => {
     ],
     ['a pull request builds pr-42 without pushing or logging in', {}, PULL_REQUEST, { push: false, refs: ['ghcr.io/octo-org/hello-app:pr-42'], logins: [] }],
     [
+      'every pull request event counts, a review as much as a push to the branch',
+      {},
+      { ...PULL_REQUEST, eventName: 'pull_request_review' },
+      { push: false, refs: ['ghcr.io/octo-org/hello-app:pr-42'], logins: [] }
+    ],
+    [
       'push: true on a pull request pushes',
       { push: 'true', images: 'docker.io/octo/app', username: 'octo', password: 'hub-token' },
       PULL_REQUEST,
