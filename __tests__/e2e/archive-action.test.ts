@@ -2,8 +2,8 @@
 // with sha256sum, docker load and the registry HTTP API.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { runAction, sh, type RunResult, type StepResult } from '../../scripts/harness.js'
-import { builders, dockerConfigAuths, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import { runAction, sh, type RunResult } from '../../scripts/harness.js'
+import { builders, dockerConfigAuths, expectExit, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -38,17 +38,11 @@ async function release(name: string, inputs: Record<string, string>): Promise<Ru
     inputs: { images: image, platforms: PLATFORMS.join(','), context: path.relative(work, context), ...inputs },
     env: { DOCKER_CONFIG: dockerConfig }
   })
-  expectExit(result.main, result, 'main')
-  expectExit(result.post, result, 'post')
+  expectExit(result.main, 0, result, 'main')
+  expectExit(result.post, 0, result, 'post')
   const after = await builders(dockerConfig)
   expect({ newBuilders: after.builders.filter(b => !before.builders.includes(b)) }).toEqual({ newBuilders: [] })
   return { result, work, dockerConfig, image, repo }
-}
-
-function expectExit(step: StepResult | undefined, r: RunResult, which: string): void {
-  if (step?.exitCode !== 0 || step.timedOut) {
-    throw new Error(`${which}: expected exit code 0, got ${step?.exitCode} (timedOut ${step?.timedOut})\n--- log tail ---\n${logTail(r)}`)
-  }
 }
 
 function fileNames(image: string, ext: string): string[] {

@@ -10,6 +10,7 @@ import { createBuilder, removeBuilder } from '../../src/builder.js'
 import { DockerCli, type Docker, type ExecResult, type RunOptions } from '../../src/docker.js'
 import { newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
+import { emptyPlan } from '../fixtures/plan.js'
 
 const tc = requireToolchain()
 const TIMEOUT = 10 * 60 * 1000
@@ -55,7 +56,7 @@ beforeAll(async () => {
     platforms: []
   })
   const context = writeProject(path.join(work, 'project'))
-  plan = {
+  plan = emptyPlan({
     builder: builderName,
     context,
     file: path.join(context, 'Dockerfile'),
@@ -63,18 +64,9 @@ beforeAll(async () => {
     tags: refs,
     labels: ['org.opencontainers.image.version=1.2.3'],
     annotations: ['index:org.opencontainers.image.description=archive e2e'],
-    buildArgs: [],
-    target: '',
-    secrets: [],
-    cacheFrom: [],
-    cacheTo: [],
-    provenance: '',
-    sbom: '',
-    noCache: false,
-    pull: false,
     push: true,
     metadataFile: path.join(work, 'metadata.json')
-  }
+  })
   await build(docker, plan)
   const digest = (JSON.parse(readFileSync(plan.metadataFile, 'utf8')) as Record<string, string>)['containerimage.digest']
   const index = await registry.manifest(tc.registryNoAuth, repo, digest)

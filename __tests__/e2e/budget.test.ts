@@ -99,19 +99,22 @@ test(
 
     const builder = r.state.builder
     expect(builder).toMatch(/^multiarch-release-\d+-1-[0-9a-f]{6}$/)
-    // Login and the builder creation run concurrently (src/main.ts), so either may start first.
-    const inOrder = [...calls]
-    if (inOrder.length >= 3 && inOrder[1][0] === 'buildx' && inOrder[2][0] === 'login') [inOrder[1], inOrder[2]] = [inOrder[2], inOrder[1]]
-    const prefixes = [
-      ['buildx', 'version'],
-      ['login', '--username', USERNAME, '--password-stdin', REGISTRY],
-      ['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', 'network=host', '--bootstrap'],
+    // The setup runs concurrently (src/main.ts): the version probe and the login may start in
+    // either order, and only the builder creation waits for the probe. Everything after is sequential.
+    const version = ['buildx', 'version']
+    const login = ['login', '--username', USERNAME, '--password-stdin', REGISTRY]
+    const create = ['buildx', 'create', '--name', builder, '--driver', 'docker-container', '--driver-opt', 'network=host', '--bootstrap']
+    const prefix = (argv: string[], of: string[]): string[] => argv.slice(0, of.length)
+    const setup = calls.slice(0, 3)
+    expect([version, login, create].map(p => setup.filter(argv => startsWith(argv, p)).length)).toEqual([1, 1, 1])
+    expect(setup.findIndex(argv => startsWith(argv, version))).toBeLessThan(setup.findIndex(argv => startsWith(argv, create)))
+    const after = [
       ['buildx', 'build', '--builder', builder, '--platform', PLATFORMS.join(','), '--file', path.join(context, 'Dockerfile')],
       ['buildx', 'imagetools', 'inspect'],
       ['logout', REGISTRY],
       ['buildx', 'rm', '--force', builder]
     ]
-    expect(inOrder.map((argv, i) => argv.slice(0, prefixes[i]?.length ?? argv.length))).toEqual(prefixes)
+    expect(calls.slice(3).map((argv, i) => prefix(argv, after[i] ?? argv))).toEqual(after)
     expect(calls.length).toBeLessThanOrEqual(MAX_CALLS)
 
     const build = calls.find(argv => startsWith(argv, ['buildx', 'build']))!

@@ -7,18 +7,8 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
-import {
-  assertNoSecret,
-  builders,
-  dockerConfigAuths,
-  logTail,
-  newDockerConfig,
-  requireToolchain,
-  tempDir,
-  uniqueRepo,
-  type Builders
-} from './helpers.js'
+import { runAction, sh, type RunActionOptions, type RunResult } from '../../scripts/harness.js'
+import { annotations, assertNoSecret, type Builders, builders, dockerConfigAuths, expectExit, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -137,37 +127,6 @@ afterEach(async () => {
 
 // ---------------------------------------------------------------------------------------------
 // Reading the log
-
-function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
-  if (step?.exitCode !== code || step.timedOut) {
-    throw new Error(
-      `${which}: expected exit code ${code}, got ${step?.exitCode} (signal ${step?.signal}, timedOut ${step?.timedOut})\n` +
-        `--- log tail ---\n${logTail(r)}`
-    )
-  }
-}
-
-interface Annotation {
-  properties: Record<string, string>
-  message: string
-}
-
-/** `::warning ...::` / `::error ...::` lines, properties and message decoded as the runner shows them. */
-function annotations(r: RunResult, level: 'warning' | 'error'): Annotation[] {
-  const decode = (s: string): string => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%')
-  const found: Annotation[] = []
-  for (const line of r.log.split('\n')) {
-    const m = new RegExp(`^::${level}(?: ([^:]*))?::(.*)$`).exec(line)
-    if (!m) continue
-    const properties: Record<string, string> = {}
-    for (const pair of (m[1] ?? '').split(',').filter(Boolean)) {
-      const eq = pair.indexOf('=')
-      properties[pair.slice(0, eq)] = decode(pair.slice(eq + 1))
-    }
-    found.push({ properties, message: decode(m[2]) })
-  }
-  return found
-}
 
 /** The single error the step failed with. */
 function failure(r: RunResult): string {

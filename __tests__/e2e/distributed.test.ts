@@ -3,8 +3,8 @@
 // release index; and one job that grows its builder with an appended BuildKit node.
 // Every check of what was pushed goes through the registry HTTP API.
 import path from 'node:path'
-import { runAction, type RunResult, type StepResult } from '../../scripts/harness.js'
-import { builders, logTail, newDockerConfig, requireToolchain, secondAddress, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import { runAction, type RunResult } from '../../scripts/harness.js'
+import { builders, errorAnnotations, expectExit, logTail, newDockerConfig, requireToolchain, secondAddress, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -39,35 +39,8 @@ async function job(name: string, tag: string, inputs: Record<string, string | bo
   return r
 }
 
-function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
-  if (step?.exitCode !== code || step.timedOut) {
-    throw new Error(`${which}: expected exit code ${code}, got ${step?.exitCode} (timedOut ${step?.timedOut})\n--- log tail ---\n${logTail(r)}`)
-  }
-}
-
 function lines(text: string | undefined): string[] {
   return (text ?? '').split('\n').map(l => l.trim()).filter(Boolean)
-}
-
-function errorAnnotations(r: RunResult): string[] {
-  return r.log
-    .split('\n')
-    .filter(l => l.startsWith('::error'))
-    .map(l => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
-}
-
-interface Entry {
-  digest: string
-  platform: string
-  attestationOf?: string
-}
-
-function entries(m: registry.Manifest): Entry[] {
-  return (m.json.manifests ?? []).map(d =>
-    registry.isAttestation(d)
-      ? { digest: d.digest, platform: registry.platformOf(d), attestationOf: d.annotations?.['vnd.docker.reference.digest'] }
-      : { digest: d.digest, platform: registry.platformOf(d) }
-  )
 }
 
 describe('distributed release: push by digest, then merge', () => {
@@ -102,7 +75,7 @@ describe('distributed release: push by digest, then merge', () => {
       const digests = JSON.parse(r.outputs.digests ?? 'null') as Record<string, string>
       expect(Object.keys(digests)).toEqual([platform])
       const pushed = await registry.manifest(host, repo, r.outputs.digest!)
-      expect(entries(pushed)).toEqual<Entry[]>([
+      expect(registry.indexEntries(pushed)).toEqual<registry.IndexEntry[]>([
         { digest: digests[platform]!, platform },
         { digest: expect.stringMatching(SHA256) as unknown as string, platform: 'unknown/unknown', attestationOf: digests[platform] }
       ])
@@ -131,7 +104,7 @@ describe('distributed release: push by digest, then merge', () => {
     const legAttestations: Record<string, string> = {}
     for (const [platform, leg] of Object.entries(legs)) {
       const pushed = await registry.manifest(host, repo, leg.outputs.digest!)
-      legAttestations[platform] = entries(pushed).find(e => e.attestationOf === legImages[platform])!.digest
+      legAttestations[platform] = registry.indexEntries(pushed).find(e => e.attestationOf === legImages[platform])!.digest
     }
 
     expect(r.outputs.version).toBe('1.2.3')
@@ -149,7 +122,7 @@ describe('distributed release: push by digest, then merge', () => {
     const index = await registry.manifest(host, repo, r.outputs.digest!)
     expect(index.mediaType).toBe(registry.MediaType.ociIndex)
     expect(index.json.annotations?.['org.opencontainers.image.version']).toBe('1.2.3')
-    expect(entries(index)).toEqual<Entry[]>([
+    expect(registry.indexEntries(index)).toEqual<registry.IndexEntry[]>([
       { digest: legImages['linux/amd64']!, platform: 'linux/amd64' },
       { digest: legAttestations['linux/amd64']!, platform: 'unknown/unknown', attestationOf: legImages['linux/amd64'] },
       { digest: legImages['linux/arm64']!, platform: 'linux/arm64' },
@@ -171,7 +144,6 @@ describe('distributed release: push by digest, then merge', () => {
     for (const tag of ['9.9.9', '9.9', '9']) expect({ tag, exists: await registry.exists(host, repo, tag) }).toEqual({ tag, exists: false })
   }, TIMEOUT)
 })
-
 
 describe('append', () => {
   test(
@@ -197,7 +169,7 @@ describe('append', () => {
       expect(await registry.tags(host, repo)).toEqual([...tags].sort())
       const index = await registry.manifest(host, repo, 'latest')
       expect(index.digest).toBe(r.outputs.digest)
-      const images = entries(index).filter(e => e.attestationOf === undefined)
+      const images = registry.indexEntries(index).filter(e => e.attestationOf === undefined)
       expect(images.map(e => e.platform)).toEqual(['linux/amd64', 'linux/arm64'])
       expect(JSON.parse(r.outputs.digests ?? 'null')).toEqual(Object.fromEntries(images.map(e => [e.platform, e.digest])))
       for (const e of images) expect(await registry.imageConfigPlatform(host, repo, e.digest)).toBe(e.platform)

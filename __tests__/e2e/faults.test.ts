@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
+import { runAction, sh, type RunActionOptions, type RunResult } from '../../scripts/harness.js'
 import { RegistryProxy, type Fault, type SeenRequest } from '../../scripts/registry-proxy.js'
-import { assertNoSecret, builders, dockerConfigAuths, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
+import { assertNoSecret, builders, dockerConfigAuths, errorAnnotations, expectExit, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -55,23 +55,6 @@ async function run(r: Run): Promise<RunResult & { dockerConfig: string }> {
     killAfterMs: r.killAfterMs
   })
   return { ...result, dockerConfig }
-}
-
-function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
-  if (step?.exitCode !== code || step.timedOut) {
-    throw new Error(
-      `${which}: expected exit code ${code}, got ${step?.exitCode} (signal ${step?.signal}, timedOut ${step?.timedOut})\n` +
-        `--- log tail ---\n${logTail(r)}`
-    )
-  }
-}
-
-/** `::error::` annotations, decoded as the runner shows them. */
-function errorAnnotations(r: RunResult): string[] {
-  return r.log
-    .split('\n')
-    .filter(l => l.startsWith('::error'))
-    .map(l => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
 }
 
 /** What every run must leave behind: no builder it created, no credential, no secret in any output. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sh, type RunResult } from '../../scripts/harness.js'
+import { sh, type RunResult, type StepResult } from '../../scripts/harness.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -229,4 +229,43 @@ export function secondAddress(addr: string): string {
   const tcp = /^tcp:\/\/(127\.0\.0\.1|localhost)(:\d+)$/.exec(addr)
   if (tcp) return `tcp://${tcp[1] === 'localhost' ? '127.0.0.1' : 'localhost'}${tcp[2]}`
   throw new Error(`CTR_BUILDKITD_ADDR ${addr}: only a unix socket or a loopback tcp address can be given a second name`)
+}
+
+/** Fails with the step's log tail unless it exited with `code` on its own. */
+export function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
+  if (step?.exitCode !== code || step.timedOut) {
+    throw new Error(
+      `${which}: expected exit code ${code}, got ${step?.exitCode} (signal ${step?.signal}, timedOut ${step?.timedOut})\n` +
+        `--- log tail ---\n${logTail(r)}`
+    )
+  }
+}
+
+export interface Annotation {
+  properties: Record<string, string>
+  message: string
+}
+
+/** `::warning ...::` / `::error ...::` lines, properties and message decoded as the runner shows them. */
+export function annotations(r: RunResult, level: 'warning' | 'error'): Annotation[] {
+  // Workflow commands escape %, CR and LF in the message, and ':' and ',' in properties too.
+  const data = (s: string): string => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%')
+  const property = (s: string): string => data(s.replace(/%3A/g, ':').replace(/%2C/g, ','))
+  const found: Annotation[] = []
+  for (const line of r.log.split('\n')) {
+    const m = new RegExp(`^::${level}(?: ([^:]*))?::(.*)$`).exec(line)
+    if (!m) continue
+    const properties: Record<string, string> = {}
+    for (const pair of (m[1] ?? '').split(',').filter(Boolean)) {
+      const eq = pair.indexOf('=')
+      properties[pair.slice(0, eq)] = property(pair.slice(eq + 1))
+    }
+    found.push({ properties, message: data(m[2]) })
+  }
+  return found
+}
+
+/** The messages of the `::error::` annotations. */
+export function errorAnnotations(r: RunResult): string[] {
+  return annotations(r, 'error').map(a => a.message)
 }

@@ -58,20 +58,6 @@ async function pushByDigest(repo: string, platforms: string[], provenance: strin
   return { repo, digest, images, attestationOf }
 }
 
-interface Entry {
-  digest: string
-  platform: string
-  attestationOf?: string
-}
-
-function entries(m: registry.Manifest): Entry[] {
-  return (m.json.manifests ?? []).map(d =>
-    registry.isAttestation(d)
-      ? { digest: d.digest, platform: registry.platformOf(d), attestationOf: d.annotations?.['vnd.docker.reference.digest'] }
-      : { digest: d.digest, platform: registry.platformOf(d) }
-  )
-}
-
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p
@@ -216,7 +202,7 @@ describe('mergeRelease', () => {
       'org.opencontainers.image.version': '1.2.3',
       'org.opencontainers.image.description': 'merged, by digest'
     })
-    expect(entries(index)).toEqual<Entry[]>([
+    expect(registry.indexEntries(index)).toEqual<registry.IndexEntry[]>([
       { digest: amd64Image, platform: 'linux/amd64' },
       { digest: amd64.attestationOf[amd64Image]!, platform: 'unknown/unknown', attestationOf: amd64Image },
       { digest: arm64Image, platform: 'linux/arm64' },
@@ -242,7 +228,7 @@ describe('mergeRelease', () => {
     const list = await registry.manifest(host, plainRepo, '2.0.0')
     expect(list.digest).toBe(result.digest)
     expect(list.mediaType).toBe(registry.MediaType.dockerList)
-    expect(entries(list)).toEqual<Entry[]>([
+    expect(registry.indexEntries(list)).toEqual<registry.IndexEntry[]>([
       { digest: plainArm64.digest, platform: 'linux/arm64' },
       { digest: plainAmd64.digest, platform: 'linux/amd64' }
     ])
@@ -261,11 +247,11 @@ describe('mergeRelease', () => {
     for (const repo of [bothRepo, otherRepo]) {
       const index = await registry.manifest(host, repo, '3')
       expect({ repo, digest: index.digest }).toEqual({ repo, digest: result.digest })
-      expect(entries(index).filter(e => e.attestationOf === undefined)).toEqual<Entry[]>([
+      expect(registry.indexEntries(index).filter(e => e.attestationOf === undefined)).toEqual<registry.IndexEntry[]>([
         { digest: both.images['linux/amd64']!, platform: 'linux/amd64' },
         { digest: both.images['linux/arm64']!, platform: 'linux/arm64' }
       ])
-      expect(entries(index).filter(e => e.attestationOf !== undefined).map(e => e.attestationOf).sort()).toEqual(Object.values(both.images).sort())
+      expect(registry.indexEntries(index).filter(e => e.attestationOf !== undefined).map(e => e.attestationOf).sort()).toEqual(Object.values(both.images).sort())
     }
     expect(await registry.imageConfigPlatform(host, otherRepo, both.images['linux/arm64']!)).toBe('linux/arm64')
   }, TIMEOUT)
@@ -284,7 +270,6 @@ describe('mergeRelease', () => {
     expect(await registry.exists(host, indexRepo, '9.9.9')).toBe(false)
   }, TIMEOUT)
 })
-
 
 describe('append', () => {
   test('a remote builder with an appended node builds each platform on its own node and pushes one index', async () => {

@@ -156,3 +156,18 @@ export function platformOf(d: Descriptor): string {
   if (!d.platform) return ''
   return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/')
 }
+
+/** One entry of an index: an image, or the attestation of the image it names. */
+export interface IndexEntry {
+  digest: string
+  platform: string
+  attestationOf?: string
+}
+
+export function indexEntries(m: Manifest): IndexEntry[] {
+  return (m.json.manifests ?? []).map(d =>
+    isAttestation(d)
+      ? { digest: d.digest, platform: platformOf(d), attestationOf: d.annotations?.['vnd.docker.reference.digest'] }
+      : { digest: d.digest, platform: platformOf(d) }
+  )
+}

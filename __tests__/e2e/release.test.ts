@@ -4,19 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
-import {
-  assertNoSecret,
-  builders,
-  dockerConfigAuths,
-  fakeDocker,
-  logTail,
-  newDockerConfig,
-  requireToolchain,
-  tempDir,
-  uniqueRepo,
-  writeProject,
-  type Builders
-} from './helpers.js'
+import { assertNoSecret, type Builders, builders, dockerConfigAuths, errorAnnotations, expectExit, fakeDocker, logTail, newDockerConfig, requireToolchain, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
 const tc = requireToolchain()
@@ -90,25 +78,8 @@ function loginInputs(repo: string, password = tc.password): Record<string, strin
   return { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password }
 }
 
-function expectExit(step: StepResult | undefined, code: number, r: RunResult, which: string): void {
-  if (step?.exitCode !== code || step.timedOut) {
-    throw new Error(
-      `${which}: expected exit code ${code}, got ${step?.exitCode} (signal ${step?.signal}, timedOut ${step?.timedOut})\n` +
-        `--- log tail ---\n${logTail(r)}`
-    )
-  }
-}
-
 function lines(text: string | undefined): string[] {
   return (text ?? '').split('\n').map(l => l.trim()).filter(Boolean)
-}
-
-/** `::error::` annotations, decoded as the runner shows them. */
-function errorAnnotations(r: RunResult): string[] {
-  return r.log
-    .split('\n')
-    .filter(l => l.startsWith('::error'))
-    .map(l => l.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'))
 }
 
 /** Everything a successful push promises, read back from the registry. */

@@ -20,6 +20,7 @@ import {
 import type { BuildPlan } from '../../src/build.js'
 import type { Docker, ExecResult, RunOptions } from '../../src/docker.js'
 import { DockerCommandError } from '../../src/errors.js'
+import { emptyPlan } from '../fixtures/plan.js'
 
 describe('archiveFileName', () => {
   test.each<[string, string, string, ArchiveCompression, string]>([
@@ -145,25 +146,7 @@ describe('archiveBuildArgs', () => {
   })
 
   test('a minimal plan gets only the platform, output and metadata file', () => {
-    const minimal: BuildPlan = {
-      ...BASE,
-      builder: '',
-      file: '',
-      target: '',
-      tags: ['app:1'],
-      labels: [],
-      annotations: [],
-      buildArgs: [],
-      secrets: [],
-      cacheFrom: [],
-      cacheTo: [],
-      provenance: '',
-      sbom: '',
-      noCache: false,
-      pull: false,
-      push: false,
-      context: '.'
-    }
+    const minimal = emptyPlan({ platforms: BASE.platforms, tags: ['app:1'], metadataFile: BASE.metadataFile })
     expect(archiveBuildArgs(minimal, 'linux/amd64', 'a.tar', 'oci')).toEqual([
       'build',
       '--platform', 'linux/amd64',

@@ -1,26 +1,8 @@
 import { build, buildArgs, mergeLabels, secretEnv, secretEnvName, type BuildPlan } from '../../src/build.js'
 import { RecordingDocker, ok } from '../fixtures/cli.js'
+import { emptyPlan } from '../fixtures/plan.js'
 
-const MINIMAL: BuildPlan = {
-  builder: '',
-  context: '.',
-  file: '',
-  platforms: ['linux/amd64'],
-  tags: [],
-  labels: [],
-  annotations: [],
-  buildArgs: [],
-  target: '',
-  secrets: [],
-  cacheFrom: [],
-  cacheTo: [],
-  provenance: '',
-  sbom: '',
-  noCache: false,
-  pull: false,
-  push: false,
-  metadataFile: 'work/metadata.json'
-}
+const MINIMAL = emptyPlan()
 
 const SECRETS = [
   { id: 'npm_token', value: 'npm-s3cr3t-value' },

@@ -6,11 +6,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { DEFAULT_GITHUB_TOKEN } from '../../scripts/harness.js'
 import { withInputs, type Outcome } from '../fixtures/inputs.js'
-import { buildArgs, mergeLabels, type BuildPlan } from '../../src/build.js'
+import { buildArgs } from '../../src/build.js'
 import type { RunContext } from '../../src/context.js'
 import { InputError } from '../../src/errors.js'
 import { readInputs, type Inputs } from '../../src/inputs.js'
 import { planRelease } from '../../src/plan.js'
+import { buildPlan } from '../../src/publish.js'
 
 const DIGEST = `sha256:${'a'.repeat(64)}`
 const DIGEST_B = `sha256:${'b'.repeat(64)}`
@@ -566,31 +567,6 @@ describe('readInputs parses realistic input sets exactly', () => {
   })
 })
 
-/** The build main.ts runs for these settings (the fields buildArgs reads). */
-function buildPlanOf(inputs: Inputs): BuildPlan {
-  const plan = planRelease(RUN, inputs)
-  return {
-    builder: 'multiarch-release-42-1-abcdef',
-    context: inputs.context,
-    file: inputs.file,
-    platforms: ['linux/amd64'],
-    tags: plan.refs,
-    labels: mergeLabels(['org.opencontainers.image.version=1.2.3'], inputs.labels),
-    annotations: inputs.annotations,
-    buildArgs: inputs.buildArgs,
-    target: inputs.target,
-    secrets: inputs.secrets,
-    cacheFrom: inputs.cacheFrom,
-    cacheTo: inputs.cacheTo,
-    provenance: inputs.provenance,
-    sbom: inputs.sbom,
-    noCache: inputs.noCache,
-    pull: inputs.pull,
-    push: plan.push,
-    metadataFile: 'metadata.json'
-  }
-}
-
 const VALUE_FLAGS = new Set([
   '--builder',
   '--platform',
@@ -651,7 +627,8 @@ const injectionTargets: Array<[string, string, string | undefined]> = INJECTIONS
 ])
 
 function argvFor(inputs: Record<string, string>): Outcome<string[]> {
-  return withInputs(inputs, () => buildArgs(buildPlanOf(readInputs({ workspace, repository: RUN.repository, actor: RUN.actor }))))
+  // The very plan main builds from, so the argv checked is the argv run.
+  return withInputs(inputs, () => buildArgs(buildPlan(planRelease(RUN, readInputs({ workspace, repository: RUN.repository, actor: RUN.actor })), 'b1', 'metadata.json')))
 }
 
 describe('injection: a hostile value is refused or stays one argv element', () => {
