@@ -611,10 +611,10 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     verdict([...stepCounts].every(n => n === 2) && DELAYS.every(d => a.nodeStarts[d] === 2))
   ])
   rows.push([
-    'dist/index.js',
-    `${bundleInfo.index.toLocaleString('en-US')} bytes; with chunks ${bundleInfo.total.toLocaleString('en-US')} bytes (${bundleInfo.files.map(f => `${f.name} ${f.bytes.toLocaleString('en-US')}`).join(', ')})`,
-    `≤ 1.5 MB (${TARGET.bundleBytes.toLocaleString('en-US')} bytes)`,
-    verdict(bundleInfo.index <= TARGET.bundleBytes)
+    'dist/index.js and the chunks it loads',
+    `${bundleInfo.total.toLocaleString('en-US')} bytes in all (${bundleInfo.files.map(f => `${f.name} ${f.bytes.toLocaleString('en-US')}`).join(', ')})`,
+    `≤ 1.5 MB (${TARGET.bundleBytes.toLocaleString('en-US')} bytes), counted for all files`,
+    verdict(bundleInfo.total <= TARGET.bundleBytes)
   ])
   for (const r of rows) line(`| ${r.join(' | ')} |`)
   line('')
@@ -650,9 +650,9 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     line(`| ${label} | ${ms(step)} | ${ms(docker)} | ${ms(cpu.bare)} | ${ms(step - docker - cpu.bare)} |`)
   }
   line('')
-  line(`Loading the bundle: a post step with nothing to clean up (Node starts, loads dist/index.js, makes no docker call) takes ${spread(idle, ms)} ` +
+  line(`Loading the bundle: a post step with nothing to clean up (Node starts, loads dist/index.js and the post step's chunks, makes no docker call) takes ${spread(idle, ms)} ` +
     `wall and ${ms(cpu.idle)} CPU, against ${ms(bare.median)} wall and ${ms(cpu.bare)} CPU for \`node -e 0\`: ` +
-    `about ${ms(idle.median - bare.median)} wall (${ms(cpu.idle - cpu.bare)} CPU) per Node start goes to loading the bundle, twice per step.`)
+    `about ${ms(idle.median - bare.median)} wall (${ms(cpu.idle - cpu.bare)} CPU) goes to loading the post step's code. Main loads its own chunks besides.`)
   line('')
   line('Notes:')
   line('')

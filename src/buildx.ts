@@ -2,6 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as semver from 'semver'
 import type { Docker } from './docker.js'
+import { loadHttpClient } from './shims/http-client.js'
 
 /** Oldest buildx with everything used here: --bootstrap, --metadata-file digests, attestations. */
 export const MIN_BUILDX = '0.10.0'
@@ -36,6 +37,7 @@ export function buildxAsset(version: string, nodeArch: string): string {
 export async function installBuildx(requested: string, nodeArch = process.arch): Promise<string> {
   const version = requested.replace(/^v/, '')
   // Loaded only on this path: most runs never need the download client.
+  await loadHttpClient()
   const tc = await import('@actions/tool-cache')
   let dir = tc.find('buildx', version, nodeArch)
   if (!dir) {

@@ -1,4 +1,5 @@
 import * as semver from 'semver'
+import { loadHttpClient } from './shims/http-client.js'
 
 export interface LatestDecision {
   latest: boolean
@@ -102,6 +103,7 @@ export async function latestFromReleases(options: LatestOptions): Promise<Latest
     if (!owner || !repo) throw new Error(`"${options.repository}" is not owner/repo`)
     if (!options.token) throw new Error('no github-token')
     // Loaded on demand: only latest: auto on a stable release needs the REST client.
+    await loadHttpClient()
     const { getOctokit } = await import('@actions/github')
     const baseUrl = options.apiUrl || process.env.GITHUB_API_URL
     const octokit = getOctokit(options.token, baseUrl ? { baseUrl } : {})

@@ -2,8 +2,10 @@
 // runner runs them, against bench/fake-docker.sh, which answers every call from output
 // captured from the real CLI and logs it. Needs no engine or registry; bench/run.mjs measures
 // the time the same calls take.
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { runAction } from '../../scripts/harness.js'
 import { hostPlatform, parsePlatforms } from '../../src/platforms.js'
 import { planEmulation, readEmulators } from '../../src/qemu.js'
@@ -141,3 +143,27 @@ test(
   },
   90_000
 )
+
+test('the post step loads neither main’s code nor an HTTP client', () => {
+  // Node's built-in modules loaded by the post step with nothing to clean up, from the process
+  // itself. http/https/tls come only with @actions/http-client (undici), zlib only with main's
+  // checks: either one here would put their load time into every post step again.
+  const work = tempDir('post-load')
+  const hook = path.join(work, 'hook.mjs')
+  writeFileSync(
+    hook,
+    "process.on('exit', () => process.stdout.write('\\nLOADED ' + JSON.stringify(process.moduleLoadList.filter(m => m.startsWith('NativeModule ')).map(m => m.slice(13))) + '\\n'))\n"
+  )
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('STATE_') && !name.startsWith('INPUT_')))
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, path.join(repoRoot, 'dist', 'index.js')], {
+    cwd: work,
+    env: { ...env, STATE_isPost: 'true', RUNNER_TEMP: work },
+    encoding: 'utf8'
+  })
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' })
+  const line = r.stdout.split('\n').find(l => l.startsWith('LOADED '))
+  const loaded = JSON.parse(line!.slice('LOADED '.length)) as string[]
+  expect(loaded).toContain('child_process')
+  const unwanted = ['http', 'https', 'tls', 'http2', 'internal/deps/undici/undici', 'zlib']
+  expect(loaded.filter(m => unwanted.includes(m))).toEqual([])
+})
