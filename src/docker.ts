@@ -29,33 +29,56 @@ export class DockerCli implements Docker {
   /** Path of a standalone buildx binary; empty means the docker CLI plugin. */
   buildxPath = ''
 
+  /** Calls made but whose process has not started yet. */
+  private starting = 0
+  private markSpawned: () => void = () => undefined
+  /**
+   * Settles once docker processes run and no call is waiting to start. CPU-bound work that can
+   * wait (loading the releases client) starts after it, so it overlaps docker instead of
+   * delaying the start of a call made at the same time.
+   */
+  readonly spawned = new Promise<void>(resolve => (this.markSpawned = resolve))
+
   constructor(private readonly dockerPath = 'docker') {}
 
   run(args: string[], options: RunOptions = {}): Promise<ExecResult> {
-    return execute(this.dockerPath, args, options)
+    return this.execute(this.dockerPath, args, options)
   }
 
   buildx(args: string[], options: RunOptions = {}): Promise<ExecResult> {
-    return this.buildxPath
-      ? execute(this.buildxPath, args, options)
-      : execute(this.dockerPath, ['buildx', ...args], options)
+    return this.buildxPath ? this.execute(this.buildxPath, args, options) : this.execute(this.dockerPath, ['buildx', ...args], options)
+  }
+
+  private async execute(tool: string, args: string[], options: RunOptions): Promise<ExecResult> {
+    const env = options.env ? { ...(process.env as Record<string, string>), ...options.env } : undefined
+    this.starting++
+    let started = false
+    const start = (): void => {
+      if (started) return
+      started = true
+      if (--this.starting === 0) this.markSpawned()
+    }
+    let result: ExecResult
+    try {
+      result = await exec.getExecOutput(tool, args, {
+        ignoreReturnCode: true,
+        silent: options.silent ?? false,
+        input: options.input === undefined ? undefined : Buffer.from(options.input),
+        env,
+        // @actions/exec reports a call's first debug line in the same synchronous run as the
+        // spawn, so whatever awaits `spawned` runs after the process has started.
+        listeners: { debug: start }
+      })
+    } catch (e: unknown) {
+      throw new DockerCommandError(commandLine(tool, args), 127, `${tool}: ${(e as Error).message ?? e}`)
+    } finally {
+      start()
+    }
+    return checked(tool, args, options, result)
   }
 }
 
-async function execute(tool: string, args: string[], options: RunOptions): Promise<ExecResult> {
-  const env = options.env ? { ...(process.env as Record<string, string>), ...options.env } : undefined
-  let result: ExecResult
-  try {
-    result = await exec.getExecOutput(tool, args, {
-      ignoreReturnCode: true,
-      silent: options.silent ?? false,
-      input: options.input === undefined ? undefined : Buffer.from(options.input),
-      env
-    })
-  } catch (e: unknown) {
-    // exec rejects when the binary cannot be started at all (not on PATH).
-    throw new DockerCommandError(commandLine(tool, args), 127, `${tool}: ${(e as Error).message ?? e}`)
-  }
+function checked(tool: string, args: string[], options: RunOptions, result: ExecResult): ExecResult {
   if (result.exitCode !== 0 && !options.allowFailure) {
     throw new DockerCommandError(commandLine(tool, args), result.exitCode, result.stderr || result.stdout)
   }

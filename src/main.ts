@@ -43,9 +43,11 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   const { inputs } = plan
   const docker = retrying(cli, { retries: inputs.retries, log: message => core.warning(message) })
   // The releases API answers while docker works; the tags are needed only from the build on.
-  const tagsDecided = checkLatest(plan)
-  // Rejections are awaited below; this keeps one that comes early from counting as unhandled meanwhile.
-  tagsDecided.catch(() => undefined)
+  // Loading its client takes the CPU for a while, so it starts once the first docker call runs.
+  let tagsDecided: Promise<void> | undefined
+  const decideTags = (): Promise<void> => (tagsDecided ??= checkLatest(plan))
+  // Rejections are awaited in decided(); this keeps one that comes early from counting as unhandled meanwhile.
+  void cli.spawned.then(decideTags).catch(() => undefined)
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
   if (plan.logins.length > 0 && inputs.logout) {
@@ -57,7 +59,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   }
 
   const decided = async (): Promise<void> => {
-    await tagsDecided
+    await decideTags()
     core.info(`Version ${plan.tags.version}; ${plan.tags.latestReason}`)
   }
   if (plan.merging) {
