@@ -3,7 +3,7 @@
 // ncc minifies only the entry file; the chunks it splits off (the main step, the post step,
 // the REST client, undici) are minified here the same way, so the whole bundle stays small.
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { minify } from 'terser'
@@ -11,6 +11,8 @@ import { minify } from 'terser'
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 export async function build(out) {
+  // ncc adds to the directory; a chunk that a change no longer makes must not stay behind.
+  rmSync(out, { recursive: true, force: true })
   execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'ncc'), ['build', 'src/index.ts', '-o', out, '--minify', '--license', 'licenses.txt', '--quiet'], {
     cwd: repoRoot,
     stdio: 'inherit'

@@ -106,6 +106,9 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   const metadataFile = path.join(tempDir, 'metadata.json')
   // One plan for the build and the archives: a second one would stamp another created label.
   const built = buildPlan(plan, builder, metadataFile)
+  // The checks after the push read it over the registry API.
+  const registry = plan.push ? pushedImageClient(inputs) : undefined
+  registry?.warmUp()
   await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, built))
 
   const metadata = fs.existsSync(metadataFile) ? fs.readFileSync(metadataFile, 'utf8') : '{}'
@@ -153,7 +156,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     }
   })
   // Both read the pushed manifests over the registry API, at the same time.
-  const registry = pushedImageClient(inputs)
+  if (!registry) return result
   await concurrently([
     { name: 'Manifest check', run: log => checkManifests(inputs, result.digests, registry, log) },
     ...(inputs.verify !== 'false' ? [{ name: 'Verify binaries', run: (log: PhaseLog) => verifyBinaries(inputs, result.digests, registry, log) }] : [])

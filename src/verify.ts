@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { Readable, pipeline } from 'node:stream'
-import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { pipeline } from 'node:stream'
 import * as zlib from 'node:zlib'
 import type { Docker } from './docker.js'
 import { tail } from './errors.js'
+import { httpRequest, type HttpClient, type HttpResponse } from './http.js'
 import { formatPlatform, normalizePlatform, splitPlatform, type Platform } from './platforms.js'
 import { mapLimit } from './preflight.js'
 import { canonicalRegistry, isLoopbackRegistry, registryHost } from './reference.js'
@@ -402,13 +402,13 @@ export interface RegistryOptions {
   /** Hosts reached over plain HTTP besides loopback ones (the insecure-registries input). */
   insecureRegistries?: string[]
   /** For tests. */
-  fetch?: typeof fetch
+  http?: HttpClient
 }
 
 /** Reads blobs of one repository through the Distribution API, with Basic or Bearer auth. */
 export class RegistryClient {
   private readonly base: string
-  private readonly fetch: typeof fetch
+  private readonly http: HttpClient
   private authorization: Promise<string | undefined> | undefined
 
   constructor(
@@ -419,10 +419,20 @@ export class RegistryClient {
     const host = canonicalRegistry(registry) === 'docker.io' ? 'registry-1.docker.io' : registry
     const plain = isLoopbackRegistry(host) || (options.insecureRegistries ?? []).some(h => h.toLowerCase() === host.toLowerCase())
     this.base = `${plain ? 'http' : 'https'}://${host}`
-    this.fetch = options.fetch ?? fetch
+    this.http = options.http ?? httpRequest
   }
 
-  /** GET a manifest (image or index) by digest or tag, as JSON. */
+  /**
+   * Opens the connection (TLS included) and loads the HTTP client while the build runs, with an
+   * unauthenticated request to the API root; nothing is read or authorized here, since a token
+   * asked for before the push would not cover a repository the push creates.
+   */
+  warmUp(): void {
+    this.http(`${this.base}/v2/`, { method: 'HEAD' })
+      .then(res => res.discard())
+      .catch(() => undefined)
+  }
+
   /** Manifests by reference, each fetched once per client: the checks of one release share them. */
   private readonly manifests = new Map<string, Promise<Record<string, unknown>>>()
 
@@ -438,17 +448,17 @@ export class RegistryClient {
   private async fetchManifest(reference: string): Promise<Record<string, unknown>> {
     const url = `${this.base}/v2/${this.repository}/manifests/${reference}`
     const authorization = await this.authorize(url)
-    const res = await this.fetch(url, { headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) } })
+    const res = await this.http(url, { headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) } })
     const body = await res.text()
     if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${body.slice(0, 300)}`)
     return JSON.parse(body) as Record<string, unknown>
   }
 
   /** GET a blob as a stream; follows the registry's redirect to its storage. */
-  async blob(digest: string): Promise<Response> {
+  async blob(digest: string): Promise<HttpResponse> {
     const url = `${this.base}/v2/${this.repository}/blobs/${digest}`
     const authorization = await this.authorize(url)
-    const res = await this.fetch(url, { headers: authorization ? { Authorization: authorization } : {} })
+    const res = await this.http(url, { headers: authorization ? { Authorization: authorization } : {} })
     if (!res.ok) {
       const body = await res.text().catch(() => '')
       throw new Error(`GET ${url} answered ${res.status}: ${body.slice(0, 300)}`)
@@ -459,10 +469,10 @@ export class RegistryClient {
   /** One challenge per client: the first request answers it, the others reuse the header. */
   private authorize(url: string): Promise<string | undefined> {
     this.authorization ??= (async () => {
-      const probe = await this.fetch(url, { method: 'HEAD' })
-      await probe.body?.cancel()
+      const probe = await this.http(url, { method: 'HEAD' })
+      probe.discard()
       if (probe.status !== 401) return undefined
-      const challenge = probe.headers.get('www-authenticate') ?? ''
+      const challenge = probe.header('www-authenticate') ?? ''
       return this.answer(challenge, url)
     })()
     return this.authorization
@@ -483,16 +493,16 @@ export class RegistryClient {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map(m => [m[1]!.toLowerCase(), m[2]!]))
     if (!params.realm) throw new Error(`${url} sent a Bearer challenge without realm: ${challenge}`)
     const scope = params.scope ?? `repository:${this.repository}:pull`
-    let res: Response
+    let res: HttpResponse
     if (credentials?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, scope, client_id: 'multiarch-release' })
       if (params.service) form.set('service', params.service)
-      res = await this.fetch(params.realm, { method: 'POST', body: form })
+      res = await this.http(params.realm, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() })
     } else {
       const tokenUrl = new URL(params.realm)
       if (params.service) tokenUrl.searchParams.set('service', params.service)
       tokenUrl.searchParams.set('scope', scope)
-      res = await this.fetch(tokenUrl, { headers: basic ? { Authorization: basic } : {} })
+      res = await this.http(tokenUrl, { headers: basic ? { Authorization: basic } : {} })
     }
     const body = await res.text()
     if (!res.ok) throw new Error(`the token service of ${this.registry} answered ${res.status}: ${body.slice(0, 300)}`)
@@ -606,8 +616,7 @@ const TAR_TYPES = /(\.tar|\.rootfs\.diff\.tar)$/
 
 async function readLayer(client: RegistryClient, layer: { digest: string; mediaType: string }): Promise<LayerContent & { bytes: number }> {
   const res = await client.blob(layer.digest)
-  if (!res.body) throw new Error(`the registry sent no body for ${layer.digest}`)
-  const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
+  const body = res.body
   let decoder: NodeJS.ReadWriteStream | undefined
   if (GZIP_TYPES.test(layer.mediaType)) decoder = zlib.createGunzip()
   else if (ZSTD_TYPES.test(layer.mediaType)) {

@@ -5,8 +5,10 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import type { Docker, ExecResult, RunOptions } from '../../src/docker.js'
+import type { HttpClient } from '../../src/http.js'
 import {
   checkConfigs,
   describeElf,
@@ -105,13 +107,15 @@ describe('checkConfigs on captured imagetools output', () => {
       // The arm64 entry of this index points at an amd64 image.
       '/v2/app/blobs/sha256:cb': amd64Config
     }
-    const fakeFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const fakeHttp: HttpClient = async (input, request) => {
       const url = new URL(String(input))
-      requests.push(`${init?.method ?? 'GET'} ${url.pathname}`)
+      requests.push(`${request?.method ?? 'GET'} ${url.pathname}`)
       const body = routes[url.pathname]
-      return new Response(body === undefined ? 'not found' : JSON.stringify(body), { status: body === undefined ? 404 : 200 })
-    }) as typeof fetch
-    const check = await manifestCheck('127.0.0.1:5999/app', { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' }, { fetch: fakeFetch })
+      const text = body === undefined ? 'not found' : JSON.stringify(body)
+      const status = body === undefined ? 404 : 200
+      return { status, ok: status === 200, url: url.href, header: () => undefined, text: async () => text, body: Readable.from([text]), discard: () => undefined }
+    }
+    const check = await manifestCheck('127.0.0.1:5999/app', { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' }, { http: fakeHttp })
     expect(check.problems).toEqual(['linux/arm64 (sha256:b) is an image whose config says linux/amd64: the index entry names the wrong platform'])
     expect(requests.sort()).toEqual(
       ['HEAD /v2/app/manifests/sha256:a', 'GET /v2/app/manifests/sha256:a', 'GET /v2/app/manifests/sha256:b', 'GET /v2/app/blobs/sha256:ca', 'GET /v2/app/blobs/sha256:cb'].sort()
