@@ -1,11 +1,14 @@
-import * as path from 'node:path'
-import * as nodeModule from 'node:module'
+import * as core from '@actions/core'
+import { errorMessage } from './errors.js'
+import { describeFailure } from './retry.js'
+import { cleanup } from './post.js'
+import { isPost } from './state.js'
 
-// Node >= 22.1 can keep the compiled code on disk: main compiles the bundle's chunks once and
-// the post step, on the same runner moments later, loads them from the cache. The chunks are
-// imported only after this call, since a module is compiled before any of its code runs.
-const { enableCompileCache } = nodeModule as { enableCompileCache?: (directory?: string) => unknown }
-const temp = process.env.RUNNER_TEMP
-enableCompileCache?.(temp ? path.join(temp, 'multiarch-release-compile-cache') : undefined)
-
-await import('./step.js')
+// One bundle serves both steps; the state flag saved by main tells them apart. The post step
+// never loads main's code (its own chunk), which keeps the cleanup's start cheap.
+const post = isPost()
+const step = post ? cleanup() : import('./main.js').then(async m => m.run())
+step.catch((e: unknown) => {
+  if (post) core.warning(errorMessage(e))
+  else core.setFailed(describeFailure(e))
+})

@@ -39,6 +39,15 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
   }
 }
 
+/**
+ * Two turns of the event loop: @actions/exec writes a call's stdin (the password of a login)
+ * right after the spawn, and the pipe is closed only in the next turn; work that holds the
+ * loop must not keep the process waiting for that end of input.
+ */
+async function nextTurns(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
 async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undefined, workspace: string): Promise<ReleaseResult> {
   const { inputs } = plan
   const docker = retrying(cli, { retries: inputs.retries, log: message => core.warning(message) })
@@ -47,7 +56,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   let tagsDecided: Promise<void> | undefined
   const decideTags = (): Promise<void> => (tagsDecided ??= checkLatest(plan))
   // Rejections are awaited in decided(); this keeps one that comes early from counting as unhandled meanwhile.
-  void cli.spawned.then(decideTags).catch(() => undefined)
+  void cli.spawned.then(nextTurns).then(decideTags).catch(() => undefined)
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
 
   if (plan.logins.length > 0 && inputs.logout) {
