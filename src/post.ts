@@ -14,14 +14,18 @@ export async function cleanup(docker: DockerCli = new DockerCli()): Promise<void
   const privateConfig = saved.dockerConfig && fs.existsSync(saved.dockerConfig) ? saved.dockerConfig : ''
   if (privateConfig) process.env.DOCKER_CONFIG = privateConfig
 
-  for (const registry of saved.logins) {
-    await attempt(`log out of ${registry}`, () => logout(docker, registry))
+  // The builder's removal runs beside the logouts (the post step costs the longer of the two, not
+  // the sum); the logouts run one after another, since each rewrites config.json.
+  const logouts = async (): Promise<void> => {
+    for (const registry of saved.logins) await attempt(`log out of ${registry}`, () => logout(docker, registry))
   }
-  if (saved.builder) {
+  const removal = async (): Promise<void> => {
+    if (!saved.builder) return
     await attempt(`remove builder ${saved.builder}`, async () => {
       core.info(`builder ${saved.builder}: ${await removeBuilder(docker, saved.builder)}`)
     })
   }
+  await Promise.all([logouts(), removal()])
   if (privateConfig) {
     await attempt('remove the private Docker config', async () => removePrivateConfig(privateConfig))
   }
