@@ -215,6 +215,11 @@ function busyMs(calls) {
   return total * 1000
 }
 
+/** busyMs with each call's window opened `startMs` earlier: the time its process takes to start before the script logs. */
+function busyFromSpawnMs(calls, startMs) {
+  return busyMs(calls.map(c => ({ ...c, start: c.start - startMs / 1000 })).sort((a, b) => a.start - b.start))
+}
+
 function summedMs(calls) {
   return calls.reduce((t, c) => t + (c.end - c.start) * 1000, 0)
 }
@@ -587,6 +592,16 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     const js = summary(runs.map(r => r.wall - r.busy - bare.median))
     rows.push([`JS time, ${delay} ms per call (wall − docker busy time − bare node)`, spread(js, ms), `≤ ${ms(TARGET.jsMs)}`, verdict(js.median <= TARGET.jsMs)])
   }
+  for (const delay of DELAYS) {
+    const runs = a.runs[delay]
+    const js = summary(runs.map(r => r.wall - busyFromSpawnMs(r.calls, a.fakeOutside) - bare.median))
+    rows.push([
+      `JS time, ${delay} ms per call, each docker call timed from its process start (its logged window opened ${a.fakeOutside.toFixed(1)} ms earlier, see below)`,
+      spread(js, ms),
+      `≤ ${ms(TARGET.jsMs)}`,
+      verdict(js.median <= TARGET.jsMs)
+    ])
+  }
   const callCounts = DELAYS.flatMap(d => a.runs[d].map(r => r.calls.length))
   const maxCalls = Math.max(...callCounts)
   rows.push(['docker calls per run', `${Math.min(...callCounts)}–${maxCalls} (all ${callCounts.length} runs)`, `≤ ${TARGET.calls}`, verdict(maxCalls <= TARGET.calls)])
@@ -632,7 +647,8 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     '(in these runs the harness answers that request from a local stand-in, so a real API round trip would add to the `auto` rows).')
   line('')
   line(`Bare \`node -e 0\`: ${spread(bare, ms)}. One scripted docker call costs ${a.fakeOutside.toFixed(1)} ms (median) beyond the window it logs (starting bash); ` +
-    'that cost is counted as JS time above, so the JS times are upper bounds.')
+    'the first JS rows count that cost as JS time (upper bounds); the rows after them count it as part of each docker call, ' +
+    'as it is for the real CLI, whose own start is part of every call (and takes far longer than bash\'s).')
   const idle = summary(a.idle.map(x => x.ms))
   const cpu = {
     bare: median(a.bare.map(x => x.cpu)),
