@@ -17,7 +17,7 @@ import { buildPlan, merge, readDigests, tagIndex } from './publish.js'
 import { describeFailure } from './retry.js'
 import { retrying } from './retrying.js'
 import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
-import { logIn, setUpBuilder, setUpBuildx, setUpEmulation } from './setup.js'
+import { installRequestedBuildx, logIn, setUpBuilder, setUpBuildx, setUpEmulation } from './setup.js'
 import * as state from './state.js'
 
 export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
@@ -79,14 +79,18 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
 
   let builder = ''
   let reports: string[] = []
-  // Phases that need buildx or a login wait for them; everything else runs at once.
+  // Phases that need buildx or a login wait for them; everything else runs at once. The builder
+  // needs only the buildx binary, not its version check, so it is created while the check runs:
+  // a buildx too old still fails the step, with the check's message (the first phase's).
+  const buildxInstalled = installRequestedBuildx(cli, inputs)
+  buildxInstalled.catch(() => undefined)
   let buildxReady: Promise<void> = Promise.resolve()
   let loggedIn: Promise<void> = Promise.resolve()
   const checkFirst = inputs.preflight !== 'false' && (df !== undefined || inputs.composeFile !== '')
   await concurrently([
     {
       name: 'Buildx',
-      run: log => (buildxReady = setUpBuildx(cli, docker, inputs, log))
+      run: log => (buildxReady = setUpBuildx(cli, docker, inputs, log, buildxInstalled))
     },
     { name: 'Login', run: log => (loggedIn = logIn(docker, plan, log)) },
     // After the login (private base images), beside the builder's bootstrap: a gap fails the step before any build.
@@ -105,7 +109,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     {
       name: 'Builder',
       run: async log => {
-        await buildxReady
+        await buildxInstalled
         builder = await setUpBuilder(docker, plan, df ? externalImages(df) : [], workspace, tempDir, log)
       }
     }

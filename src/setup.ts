@@ -15,12 +15,16 @@ import { isLoopbackRegistry, registryHost } from './reference.js'
 import * as state from './state.js'
 
 /** The buildx to run: a cached release when buildx-version asks for one, checked for its version. */
-export async function setUpBuildx(cli: DockerCli, docker: Docker, inputs: Inputs, log: PhaseLog): Promise<void> {
-  if (inputs.buildxVersion) {
-    cli.buildxPath = await installBuildx(inputs.buildxVersion)
-    state.saveBuildxPath(cli.buildxPath)
-  }
+export async function setUpBuildx(cli: DockerCli, docker: Docker, inputs: Inputs, log: PhaseLog, installed = installRequestedBuildx(cli, inputs)): Promise<void> {
+  await installed
   log.info(`buildx ${await checkBuildx(docker)}`)
+}
+
+/** A buildx release from the tool cache when buildx-version asks for one; docker's plugin otherwise. */
+export async function installRequestedBuildx(cli: DockerCli, inputs: Inputs): Promise<void> {
+  if (!inputs.buildxVersion) return
+  cli.buildxPath = await installBuildx(inputs.buildxVersion)
+  state.saveBuildxPath(cli.buildxPath)
 }
 
 /** Emulators for the target platforms the runner can neither run nor already emulate. */

@@ -3,7 +3,7 @@
 // registry injects the faults and counts the requests; every check of what was pushed goes
 // through the registry HTTP API.
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { runAction, sh, type RunActionOptions, type RunResult } from '../../scripts/harness.js'
 import { RegistryProxy, type Fault, type SeenRequest } from '../../scripts/registry-proxy.js'
@@ -192,6 +192,33 @@ describe('faults', () => {
         expect(ps.stdout.trim()).toBe('')
         await sh('docker', ['buildx', 'rm', '--force', r.state.builder], { env: { DOCKER_CONFIG: r.dockerConfig }, allowFailure: true })
       }
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
+    'a buildx too old fails the step with the version check, builds nothing, and the builder created beside the check is removed',
+    async () => {
+      // No buildx older than 0.10 is at hand: this docker says it is 0.9.1 and runs the real CLI for everything else.
+      const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
+      const bin = path.join(tempDir('faults-old-buildx-bin'), 'bin')
+      mkdirSync(bin)
+      const script = `#!/bin/sh\nif [ "$1 $2" = "buildx version" ]; then echo 'github.com/docker/buildx v0.9.1 ed00243'; exit 0; fi\nexec ${real} "$@"\n`
+      writeFileSync(path.join(bin, 'docker'), script, { mode: 0o755 })
+      const repo = uniqueRepo('faults-old-buildx')
+      const r = await run({
+        name: 'faults-old-buildx',
+        inputs: { images: `${tc.registryNoAuth}/${repo}` },
+        env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` }
+      })
+      expectExit(r.main, 1, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(errorAnnotations(r)).toEqual([expect.stringContaining('docker buildx 0.9.1 is too old: 0.10.0 or newer is needed; set buildx-version')])
+      expect(r.log).not.toContain('buildx build')
+      expect(await registry.tags(tc.registryNoAuth, repo)).toEqual([])
+      // Created while the check ran, and left to the post step to remove.
+      expect(r.state.builder).toMatch(/^multiarch-release-/)
+      await expectCleanedUp(r)
     },
     BUILD_TIMEOUT
   )

