@@ -15,10 +15,14 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number
+  statusText: string
   ok: boolean
   /** The URL that answered, after redirects. */
   url: string
   header(name: string): string | undefined
+  /** Every header, names in lower case, repeated ones joined with ", ". */
+  headers: Record<string, string>
+  bytes(): Promise<Buffer>
   text(): Promise<string>
   /** The body as a stream, for large blobs; read it or call discard(). */
   body: Readable
@@ -65,22 +69,58 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
 
 function wrap(res: http.IncomingMessage, url: URL): HttpResponse {
   const status = res.statusCode ?? 0
-  return {
-    status,
-    ok: status >= 200 && status < 300,
-    url: url.href,
-    header: name => {
-      const value = res.headers[name.toLowerCase()]
-      return Array.isArray(value) ? value.join(', ') : value
-    },
-    text: async () => {
+  const headers = Object.fromEntries(Object.entries(res.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])))
+  let read: Promise<Buffer> | undefined
+  const bytes = (): Promise<Buffer> =>
+    (read ??= (async () => {
       const chunks: Buffer[] = []
       for await (const chunk of res) chunks.push(chunk as Buffer)
-      return Buffer.concat(chunks).toString('utf8')
-    },
+      return Buffer.concat(chunks)
+    })())
+  return {
+    status,
+    statusText: res.statusMessage ?? '',
+    ok: status >= 200 && status < 300,
+    url: url.href,
+    header: name => headers[name.toLowerCase()],
+    headers,
+    bytes,
+    text: async () => (await bytes()).toString('utf8'),
     body: res,
     discard: () => {
       res.resume()
+    }
+  }
+}
+
+/**
+ * The part of fetch that Octokit uses, over httpRequest: a REST client without undici. The
+ * headers are a Map (get and iteration), which is all Octokit reads of them.
+ */
+export async function fetchOverHttp(input: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{
+  status: number
+  statusText: string
+  url: string
+  headers: Map<string, string>
+  text(): Promise<string>
+  json(): Promise<unknown>
+  arrayBuffer(): Promise<ArrayBuffer>
+}> {
+  const method = (init.method ?? 'GET').toUpperCase()
+  if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') throw new Error(`${method} ${String(input)}: only GET, HEAD and POST are sent`)
+  const res = await httpRequest(input, { method, headers: init.headers, body: init.body })
+  const body = res.bytes()
+  body.catch(() => undefined)
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    url: res.url,
+    headers: new Map(Object.entries(res.headers)),
+    text: async () => (await body).toString('utf8'),
+    json: async () => JSON.parse((await body).toString('utf8')) as unknown,
+    arrayBuffer: async () => {
+      const b = await body
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
     }
   }
 }

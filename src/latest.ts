@@ -1,5 +1,6 @@
 import * as semver from 'semver'
-import { loadHttpClient } from './shims/http-client.js'
+import { fetchOverHttp } from './http.js'
+import { getProxyUrl, loadHttpClient } from './shims/http-client.js'
 
 export interface LatestDecision {
   latest: boolean
@@ -106,7 +107,10 @@ export async function latestFromReleases(options: LatestOptions): Promise<Latest
     await loadHttpClient()
     const { getOctokit } = await import('@actions/github')
     const baseUrl = options.apiUrl || process.env.GITHUB_API_URL
-    const octokit = getOctokit(options.token, baseUrl ? { baseUrl } : {})
+    // Without a proxy, Octokit's requests go through node:http instead of undici (loading which
+    // takes longer than the lookup itself); through a proxy, @actions/github's own fetch sends them.
+    const direct = !getProxyUrl(baseUrl || 'https://api.github.com')
+    const octokit = getOctokit(options.token, { ...(baseUrl ? { baseUrl } : {}), ...(direct ? { request: { fetch: fetchOverHttp } } : {}) })
     const releases = await octokit.paginate(octokit.rest.repos.listReleases, { owner, repo, per_page: 100 })
     return decideLatest(options.version, releases)
   } catch (e: unknown) {

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { httpRequest } from '../../src/http.js'
+import { fetchOverHttp, httpRequest } from '../../src/http.js'
 
 // Two real servers on loopback: two origins, as a registry and the storage it redirects blobs to.
 interface Seen {
@@ -78,6 +78,17 @@ describe('httpRequest', () => {
     const res = await httpRequest(`${registry.url}/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&scope=a' })
     expect(JSON.parse(await res.text())).toEqual({ token: 'grant_type=refresh_token&scope=a' })
     expect(registry.seen.filter(s => s.path === '/token').map(s => s.contentType)).toEqual(['application/x-www-form-urlencoded'])
+  })
+
+  test('fetchOverHttp answers the way Octokit reads a fetch response', async () => {
+    const res = await fetchOverHttp(`${registry.url}/token`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{"a":[1,2]}' })
+    expect([res.status, res.statusText, res.url, res.headers.get('content-type')]).toEqual([200, 'OK', `${registry.url}/token`, 'application/json'])
+    expect([...res.headers].find(([name]) => name === 'content-type')).toEqual(['content-type', 'application/json'])
+    expect(await res.json()).toEqual({ token: '{"a":[1,2]}' })
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe(JSON.stringify({ token: '{"a":[1,2]}' }))
+    const missing = await fetchOverHttp(`${registry.url}/nothing`)
+    expect([missing.status, missing.statusText, await missing.text()]).toEqual([404, 'Not Found', 'at /nothing'])
+    await expect(fetchOverHttp(`${registry.url}/x`, { method: 'DELETE' })).rejects.toThrow(`DELETE ${registry.url}/x: only GET, HEAD and POST are sent`)
   })
 
   test('gives up after ten redirects, and names the URL when the server cannot be reached', async () => {

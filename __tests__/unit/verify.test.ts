@@ -113,7 +113,18 @@ describe('checkConfigs on captured imagetools output', () => {
       const body = routes[url.pathname]
       const text = body === undefined ? 'not found' : JSON.stringify(body)
       const status = body === undefined ? 404 : 200
-      return { status, ok: status === 200, url: url.href, header: () => undefined, text: async () => text, body: Readable.from([text]), discard: () => undefined }
+      return {
+        status,
+        statusText: status === 200 ? 'OK' : 'Not Found',
+        ok: status === 200,
+        url: url.href,
+        header: () => undefined,
+        headers: {},
+        bytes: async () => Buffer.from(text),
+        text: async () => text,
+        body: Readable.from([text]),
+        discard: () => undefined
+      }
     }
     const check = await manifestCheck('127.0.0.1:5999/app', { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' }, { http: fakeHttp })
     expect(check.problems).toEqual(['linux/arm64 (sha256:b) is an image whose config says linux/amd64: the index entry names the wrong platform'])
