@@ -1,6 +1,7 @@
 import * as semver from 'semver'
 import { fetchOverHttp } from './http.js'
 import { getProxyUrl, loadHttpClient } from './shims/http-client.js'
+import { loadUndici } from './shims/undici.js'
 
 export interface LatestDecision {
   latest: boolean
@@ -105,11 +106,13 @@ export async function latestFromReleases(options: LatestOptions): Promise<Latest
     if (!options.token) throw new Error('no github-token')
     // Loaded on demand: only latest: auto on a stable release needs the REST client.
     await loadHttpClient()
-    const { getOctokit } = await import('@actions/github')
     const baseUrl = options.apiUrl || process.env.GITHUB_API_URL
     // Without a proxy, Octokit's requests go through node:http instead of undici (loading which
-    // takes longer than the lookup itself); through a proxy, @actions/github's own fetch sends them.
-    const direct = !getProxyUrl(baseUrl || 'https://api.github.com')
+    // takes longer than the lookup itself); through a proxy, @actions/github's own fetch sends
+    // them, and its proxy agent is made as the module loads.
+    const direct = !getProxyUrl(baseUrl || 'https://api.github.com') && !getProxyUrl(process.env.GITHUB_API_URL || 'https://api.github.com')
+    if (!direct) await loadUndici()
+    const { getOctokit } = await import('@actions/github')
     const octokit = getOctokit(options.token, { ...(baseUrl ? { baseUrl } : {}), ...(direct ? { request: { fetch: fetchOverHttp } } : {}) })
     const releases = await octokit.paginate(octokit.rest.repos.listReleases, { owner, repo, per_page: 100 })
     return decideLatest(options.version, releases)

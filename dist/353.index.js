@@ -1,1 +1,0 @@
-export const id=353;export const ids=[353];export const modules={9353:(t,e,o)=>{let r;const n=()=>r??=o(6752);t.exports={fetch:(t,e)=>n().fetch(t,e),get ProxyAgent(){return n().ProxyAgent}}}};
