@@ -70,6 +70,7 @@ export class DockerCli implements Docker {
         listeners: { debug: start }
       })
     } catch (e: unknown) {
+      // exec rejects when the binary cannot be started at all (not on PATH).
       throw new DockerCommandError(commandLine(tool, args), 127, `${tool}: ${(e as Error).message ?? e}`)
     } finally {
       start()

@@ -11,7 +11,12 @@ export interface HttpRequest {
   headers?: Record<string, string>
   /** Sent as given; a form body needs its Content-Type header. */
   body?: string
+  /** How long the connection may stay silent, the body's reading included, before the request fails. */
+  idleTimeoutMs?: number
 }
+
+/** As long as undici lets a fetch wait for headers or body: a stalled registry fails the check, it does not hang the job. */
+const IDLE_TIMEOUT_MS = 300_000
 
 export interface HttpResponse {
   status: number
@@ -38,7 +43,7 @@ export const httpRequest: HttpClient = async (url, request = {}) => {
   let target = new URL(String(url))
   let { method = 'GET', headers = {}, body } = request
   for (let redirects = 0; ; redirects++) {
-    const res = await send(target, method, headers, body)
+    const res = await send(target, method, headers, body, request.idleTimeoutMs ?? IDLE_TIMEOUT_MS)
     const location = res.headers.location
     if (!location || ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0)) return wrap(res, target)
     res.resume()
@@ -57,12 +62,18 @@ function withoutAuthorization(headers: Record<string, string>): Record<string, s
   return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'))
 }
 
-function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined): Promise<http.IncomingMessage> {
+function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, idleTimeoutMs: number): Promise<http.IncomingMessage> {
   const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined
   if (!transport) return Promise.reject(new Error(`${url.href}: only http and https URLs can be read`))
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, resolve)
-    req.on('error', (e: Error) => reject(new Error(`${method} ${url.href} failed: ${e.message}`)))
+    const failed = (e: Error): Error => new Error(`${method} ${url.href} failed: ${e.message}`)
+    const req = transport.request(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, res => {
+      // A body nobody reads must not crash the process when its connection breaks; a reader still gets the error.
+      res.on('error', () => undefined)
+      resolve(res)
+    })
+    req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no data for ${idleTimeoutMs / 1000} s`)))
+    req.on('error', (e: Error) => reject(failed(e)))
     req.end(body)
   })
 }

@@ -108,9 +108,9 @@ export async function latestFromReleases(options: LatestOptions): Promise<Latest
     await loadHttpClient()
     const baseUrl = options.apiUrl || process.env.GITHUB_API_URL
     // Without a proxy, Octokit's requests go through node:http instead of undici (loading which
-    // takes longer than the lookup itself); through a proxy, @actions/github's own fetch sends
-    // them, and its proxy agent is made as the module loads.
-    const direct = !getProxyUrl(baseUrl || 'https://api.github.com') && !getProxyUrl(process.env.GITHUB_API_URL || 'https://api.github.com')
+    // takes longer than the lookup itself). Through a proxy, @actions/github's own fetch sends
+    // them; it makes its proxy agent as it loads, for GITHUB_API_URL, so undici comes first.
+    const direct = [baseUrl, process.env.GITHUB_API_URL].every(url => !getProxyUrl(url || 'https://api.github.com'))
     if (!direct) await loadUndici()
     const { getOctokit } = await import('@actions/github')
     const octokit = getOctokit(options.token, { ...(baseUrl ? { baseUrl } : {}), ...(direct ? { request: { fetch: fetchOverHttp } } : {}) })

@@ -423,9 +423,9 @@ export class RegistryClient {
   }
 
   /**
-   * Opens the connection (TLS included) and loads the HTTP client while the build runs, with an
-   * unauthenticated request to the API root; nothing is read or authorized here, since a token
-   * asked for before the push would not cover a repository the push creates.
+   * Loads the HTTP client (and opens a connection a short build can reuse) while the build
+   * runs, with an unauthenticated request to the API root; nothing is read or authorized here,
+   * since a token asked for before the push would not cover a repository the push creates.
    */
   warmUp(): void {
     this.http(`${this.base}/v2/`, { method: 'HEAD' })

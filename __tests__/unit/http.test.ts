@@ -43,6 +43,8 @@ describe('httpRequest', () => {
       if (req.url === '/blob') return void res.writeHead(307, { Location: `${storage.url}/data/1` }).end()
       if (req.url === '/moved') return void res.writeHead(302, { Location: '/here' }).end()
       if (req.url === '/loop') return void res.writeHead(302, { Location: '/loop' }).end()
+      if (req.url === '/silent') return
+      if (req.url === '/stalls') return void res.writeHead(200, { 'Content-Length': '100' }).write('part')
       if (req.url === '/token') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: body }))
       res.writeHead(req.url === '/here' ? 200 : 404, { 'X-Path': req.url! }).end(`at ${req.url}`)
     })
@@ -89,6 +91,13 @@ describe('httpRequest', () => {
     const missing = await fetchOverHttp(`${registry.url}/nothing`)
     expect([missing.status, missing.statusText, await missing.text()]).toEqual([404, 'Not Found', 'at /nothing'])
     await expect(fetchOverHttp(`${registry.url}/x`, { method: 'DELETE' })).rejects.toThrow(`DELETE ${registry.url}/x: only GET, HEAD and POST are sent`)
+  })
+
+  test('fails a request whose connection stays silent, before the answer or in the body', async () => {
+    await expect(httpRequest(`${registry.url}/silent`, { idleTimeoutMs: 200 })).rejects.toThrow(`GET ${registry.url}/silent failed: no data for 0.2 s`)
+    const res = await httpRequest(`${registry.url}/stalls`, { idleTimeoutMs: 200 })
+    expect(res.status).toBe(200)
+    await expect(res.text()).rejects.toThrow()
   })
 
   test('gives up after ten redirects, and names the URL when the server cannot be reached', async () => {
