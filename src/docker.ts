@@ -1,4 +1,6 @@
 import * as exec from '@actions/exec'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { DockerCommandError } from './errors.js'
 
 export interface RunOptions {
@@ -39,7 +41,12 @@ export class DockerCli implements Docker {
    */
   readonly spawned = new Promise<void>(resolve => (this.markSpawned = resolve))
 
-  constructor(private readonly dockerPath = 'docker') {}
+  private readonly dockerPath: string
+
+  constructor(docker = 'docker') {
+    // Found on PATH once, not by every call (@actions/exec looks up a bare name each time).
+    this.dockerPath = onPath(docker) ?? docker
+  }
 
   run(args: string[], options: RunOptions = {}): Promise<ExecResult> {
     return this.execute(this.dockerPath, args, options)
@@ -77,6 +84,22 @@ export class DockerCli implements Docker {
     }
     return checked(tool, args, options, result)
   }
+}
+
+/** The executable a bare command name runs, from PATH; undefined when none is there (exec then says so). */
+export function onPath(command: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  if (command.includes('/')) return undefined
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!dir) continue
+    const candidate = path.join(dir, command)
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK)
+      if (fs.statSync(candidate).isFile()) return candidate
+    } catch {
+      // not here
+    }
+  }
+  return undefined
 }
 
 function checked(tool: string, args: string[], options: RunOptions, result: ExecResult): ExecResult {

@@ -1,4 +1,7 @@
-import { DockerCli } from '../../src/docker.js'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { DockerCli, onPath } from '../../src/docker.js'
 
 // A real process stands in for docker: /bin/sh runs what the tests give it.
 const settled = async (p: Promise<unknown>): Promise<boolean> => {
@@ -32,5 +35,26 @@ describe('DockerCli', () => {
     const cli = new DockerCli('/nonexistent/docker')
     await expect(cli.run(['version'], { silent: true })).rejects.toMatchObject({ command: 'docker version', exitCode: 127 })
     expect(await settled(cli.spawned)).toBe(true)
+  })
+})
+
+describe('onPath', () => {
+  test('the first executable file of that name in PATH order', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'onpath-'))
+    try {
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(n => path.join(root, n))
+      for (const dir of [a, b, c, d]) mkdirSync(dir)
+      writeFileSync(path.join(a, 'docker'), 'not executable')
+      chmodSync(path.join(a, 'docker'), 0o644)
+      mkdirSync(path.join(b, 'docker'))
+      chmodSync(path.join(b, 'docker'), 0o755)
+      for (const dir of [c, d]) writeFileSync(path.join(dir, 'docker'), '#!/bin/sh\n', { mode: 0o755 })
+      expect(onPath('docker', ['', a, b, c, d].join(path.delimiter))).toBe(path.join(c, 'docker'))
+      expect(onPath('docker', [a, b].join(path.delimiter))).toBeUndefined()
+      expect(onPath('docker', '')).toBeUndefined()
+      expect(onPath('./docker', c)).toBeUndefined()
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 })
