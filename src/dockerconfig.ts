@@ -38,3 +38,18 @@ export function createPrivateConfig(userDir: string, dir: string, loginRegistrie
 export function removePrivateConfig(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true })
 }
+
+/**
+ * Whether every login into the private config was written to its own config.json: no
+ * credential store and no credential helper at all. Then removing the directory removes the
+ * credentials, and a logout would only rewrite a file about to go.
+ */
+export function keepsLoginsInside(dir: string): boolean {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
+    const helpers = config.credHelpers
+    return !config.credsStore && (helpers === undefined || (typeof helpers === 'object' && helpers !== null && Object.keys(helpers).length === 0))
+  } catch {
+    return false
+  }
+}

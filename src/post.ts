@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import { removeBuilder } from './builder.js'
 import { DockerCli } from './docker.js'
-import { removePrivateConfig } from './dockerconfig.js'
+import { keepsLoginsInside, removePrivateConfig } from './dockerconfig.js'
 import { errorMessage } from './errors.js'
 import { logout } from './login.js'
 import { readState } from './state.js'
@@ -15,7 +15,8 @@ export async function cleanup(docker: DockerCli = new DockerCli()): Promise<void
   if (privateConfig) process.env.DOCKER_CONFIG = privateConfig
 
   // The builder's removal runs beside the logouts (the post step costs the longer of the two, not
-  // the sum); the logouts run one after another, since each rewrites config.json.
+  // the sum); the logouts run one after another, since each rewrites config.json. A private
+  // config that holds the logins itself needs none: removing it removes the credentials.
   const logouts = async (): Promise<void> => {
     for (const registry of saved.logins) await attempt(`log out of ${registry}`, () => logout(docker, registry))
   }
@@ -25,9 +26,16 @@ export async function cleanup(docker: DockerCli = new DockerCli()): Promise<void
       core.info(`builder ${saved.builder}: ${await removeBuilder(docker, saved.builder)}`)
     })
   }
-  await Promise.all([logouts(), removal()])
+  const inside = privateConfig !== '' && keepsLoginsInside(privateConfig)
+  await Promise.all([inside ? undefined : logouts(), removal()])
   if (privateConfig) {
-    await attempt('remove the private Docker config', async () => removePrivateConfig(privateConfig))
+    try {
+      removePrivateConfig(privateConfig)
+      if (inside && saved.logins.length > 0) core.info(`credentials for ${saved.logins.join(', ')} removed with the private Docker config`)
+    } catch (e: unknown) {
+      core.warning(`Could not remove the private Docker config: ${errorMessage(e)}`)
+      if (inside) await logouts()
+    }
   }
 }
 

@@ -281,4 +281,33 @@ describe('faults', () => {
     },
     BUILD_TIMEOUT
   )
+
+  test(
+    'with a credential helper in the runner’s config, the post step logs out before it deletes the private config',
+    async () => {
+      // A helper (for another registry) stays in the private config, so the logins may not all
+      // be in its config.json: the post step runs docker logout instead of trusting the deletion.
+      const dockerConfig = newDockerConfig()
+      writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ credHelpers: { 'other-registry.invalid': 'no-such-helper' } }))
+      const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
+      const work = tempDir('faults-helper-bin')
+      const bin = path.join(work, 'bin')
+      mkdirSync(bin)
+      const calls = path.join(work, 'calls.log')
+      writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 })
+      const repo = uniqueRepo('faults-helper')
+      const r = await run({
+        name: 'faults-helper',
+        dockerConfig,
+        inputs: { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password: tc.password },
+        env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` }
+      })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(readFileSync(calls, 'utf8').split('\n')).toContain(`logout ${tc.registry}`)
+      expect(r.post?.stdout).not.toContain('removed with the private Docker config')
+      await expectCleanedUp(r)
+    },
+    BUILD_TIMEOUT
+  )
 })

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPrivateConfig, removePrivateConfig, userDockerConfig } from '../../src/dockerconfig.js'
+import { createPrivateConfig, keepsLoginsInside, removePrivateConfig, userDockerConfig } from '../../src/dockerconfig.js'
 
 // A user's config as `docker login` and a credential helper setup leave it (tabs, key order and all).
 const USER_CONFIG = `{
@@ -156,4 +156,37 @@ test.each<[string, NodeJS.ProcessEnv, string]>([
   ['DOCKER_CONFIG empty', { DOCKER_CONFIG: '' }, join(homedir(), '.docker')]
 ])('userDockerConfig: %s', (_name, env, expected) => {
   expect(userDockerConfig(env)).toEqual(expected)
+})
+
+describe('keepsLoginsInside', () => {
+  test.each<[string, string | undefined, boolean]>([
+    ['no config.json', undefined, false],
+    ['unreadable config.json', '{not json', false],
+    ['an empty config', '{}', true],
+    ['auths only', '{"auths":{"ghcr.io":{"auth":"eDp5"}}}', true],
+    ['a credential store', '{"credsStore":"desktop"}', false],
+    ['an empty helper map', '{"credHelpers":{}}', true],
+    ['a helper for some registry', '{"credHelpers":{"123.dkr.ecr.us-east-1.amazonaws.com":"ecr-login"}}', false]
+  ])('%s', (_name, config, expected) => {
+    const dir = mkdtempSync(join(tmpdir(), 'keeps-'))
+    try {
+      if (config !== undefined) writeFileSync(join(dir, 'config.json'), config)
+      expect(keepsLoginsInside(dir)).toBe(expected)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a private config made from a user config with a credential store keeps the logins inside', () => {
+    const root = mkdtempSync(join(tmpdir(), 'keeps-'))
+    try {
+      const user = join(root, 'user')
+      mkdirSync(user)
+      writeFileSync(join(user, 'config.json'), JSON.stringify({ credsStore: 'desktop', credHelpers: { 'ghcr.io': 'gh' } }))
+      createPrivateConfig(user, join(root, 'private'), ['ghcr.io'])
+      expect(keepsLoginsInside(join(root, 'private'))).toBe(true)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
 })
