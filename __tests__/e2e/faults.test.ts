@@ -70,6 +70,16 @@ async function expectCleanedUp(r: RunResult & { dockerConfig: string }, authsBef
   if (r.state.dockerConfig) expect({ privateConfigLeft: existsSync(r.state.dockerConfig) }).toEqual({ privateConfigLeft: false })
 }
 
+/** A `docker` first on PATH that runs `before` (sh) and then the real CLI: for what the real one cannot do on demand. */
+async function wrappedDocker(name: string, before: string): Promise<{ bin: string; dir: string }> {
+  const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
+  const dir = tempDir(name)
+  const bin = path.join(dir, 'bin')
+  mkdirSync(bin)
+  writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\n${before}\nexec ${real} "$@"\n`, { mode: 0o755 })
+  return { bin, dir }
+}
+
 /** Manifest requests by digest from buildx imagetools (BuildKit's own push requests are left alone). */
 function imagetoolsManifest(r: SeenRequest): boolean {
   return (r.method === 'GET' || r.method === 'HEAD') && /\/manifests\/sha256:[0-9a-f]{64}$/.test(r.url) && !r.userAgent.startsWith('buildkit/')
@@ -200,11 +210,7 @@ describe('faults', () => {
     'a buildx too old fails the step with the version check, builds nothing, and the builder created beside the check is removed',
     async () => {
       // No buildx older than 0.10 is at hand: this docker says it is 0.9.1 and runs the real CLI for everything else.
-      const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
-      const bin = path.join(tempDir('faults-old-buildx-bin'), 'bin')
-      mkdirSync(bin)
-      const script = `#!/bin/sh\nif [ "$1 $2" = "buildx version" ]; then echo 'github.com/docker/buildx v0.9.1 ed00243'; exit 0; fi\nexec ${real} "$@"\n`
-      writeFileSync(path.join(bin, 'docker'), script, { mode: 0o755 })
+      const { bin } = await wrappedDocker('faults-old-buildx-bin', `if [ "$1 $2" = "buildx version" ]; then echo 'github.com/docker/buildx v0.9.1 ed00243'; exit 0; fi`)
       const repo = uniqueRepo('faults-old-buildx')
       const r = await run({
         name: 'faults-old-buildx',
@@ -289,12 +295,8 @@ describe('faults', () => {
       // be in its config.json: the post step runs docker logout instead of trusting the deletion.
       const dockerConfig = newDockerConfig()
       writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ credHelpers: { 'other-registry.invalid': 'no-such-helper' } }))
-      const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
-      const work = tempDir('faults-helper-bin')
-      const bin = path.join(work, 'bin')
-      mkdirSync(bin)
-      const calls = path.join(work, 'calls.log')
-      writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 })
+      const { bin, dir } = await wrappedDocker('faults-helper-bin', 'echo "$*" >> "$(dirname "$0")/../calls.log"')
+      const calls = path.join(dir, 'calls.log')
       const repo = uniqueRepo('faults-helper')
       const r = await run({
         name: 'faults-helper',
