@@ -20,7 +20,7 @@ import {
 import type { BuildPlan } from '../../src/build.js'
 import type { Docker, ExecResult, RunOptions } from '../../src/docker.js'
 import { DockerCommandError } from '../../src/errors.js'
-import { emptyPlan } from '../fixtures/plan.js'
+import { emptyPlan, everyFlagPlan } from '../fixtures/plan.js'
 
 describe('archiveFileName', () => {
   test.each<[string, string, string, ArchiveCompression, string]>([
@@ -48,26 +48,7 @@ describe('singlePlatformAnnotations', () => {
   })
 })
 
-const BASE: BuildPlan = {
-  builder: 'multiarch-release-42-1-a1b2c3',
-  context: './app',
-  file: 'docker/Dockerfile.release',
-  platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
-  tags: ['ghcr.io/octo/app:1.2.3', 'ghcr.io/octo/app:latest'],
-  labels: ['org.opencontainers.image.title=app'],
-  annotations: ['index:org.opencontainers.image.description=My app', 'manifest:team=build'],
-  buildArgs: ['GO_VERSION=1.23'],
-  target: 'runtime',
-  secrets: [{ id: 'npm_token', value: 'npm-s3cr3t-value' }],
-  cacheFrom: ['type=gha'],
-  cacheTo: ['type=gha,mode=max'],
-  provenance: 'mode=max',
-  sbom: 'true',
-  noCache: true,
-  pull: true,
-  push: true,
-  metadataFile: 'work/metadata.json'
-}
+const BASE = everyFlagPlan({ annotations: ['index:org.opencontainers.image.description=My app', 'manifest:team=build'] })
 
 const COMMON_HEAD = [
   'build',

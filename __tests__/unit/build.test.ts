@@ -1,6 +1,6 @@
 import { build, buildArgs, mergeLabels, secretEnv, secretEnvName, type BuildPlan } from '../../src/build.js'
 import { RecordingDocker, ok } from '../fixtures/cli.js'
-import { emptyPlan } from '../fixtures/plan.js'
+import { emptyPlan, everyFlagPlan } from '../fixtures/plan.js'
 
 const MINIMAL = emptyPlan()
 
@@ -9,29 +9,14 @@ const SECRETS = [
   { id: 'gh.token', value: 'ghp_0123456789abcdef' }
 ]
 
-const EVERY_FLAG: BuildPlan = {
-  builder: 'multiarch-release-42-1-a1b2c3',
-  context: './app',
-  file: 'docker/Dockerfile.release',
-  platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
-  tags: ['ghcr.io/octo/app:1.2.3', 'ghcr.io/octo/app:latest'],
+const EVERY_FLAG = everyFlagPlan({
   labels: mergeLabels(
     ['org.opencontainers.image.title=app', 'org.opencontainers.image.vendor=octo'],
     ['org.opencontainers.image.vendor=Acme, Inc.', 'team=build']
   ),
-  annotations: ['index:org.opencontainers.image.description=My app'],
   buildArgs: ['GO_VERSION=1.23', 'LIST=a,b'],
-  target: 'runtime',
-  secrets: SECRETS,
-  cacheFrom: ['type=gha'],
-  cacheTo: ['type=gha,mode=max'],
-  provenance: 'mode=max',
-  sbom: 'true',
-  noCache: true,
-  pull: true,
-  push: true,
-  metadataFile: 'work/metadata.json'
-}
+  secrets: SECRETS
+})
 
 describe('buildArgs', () => {
   test.each<[string, BuildPlan, string[]]>([

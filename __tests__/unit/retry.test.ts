@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DockerCommandError, InputError } from '../../src/errors.js'
 import { classifyError, classifyFailure, describeFailure, failureText, withRetry, type FailureClass } from '../../src/retry.js'
+import { captureStdout } from '../fixtures/inputs.js'
 
 const fixtureDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'errors')
 
@@ -477,21 +478,16 @@ describe('withRetry', () => {
   })
 
   test('logs through core.warning by default', async () => {
-    const written: string[] = []
-    const write = process.stdout.write
-    process.stdout.write = ((chunk: string | Uint8Array): boolean => {
-      written.push(String(chunk))
-      return true
-    }) as typeof process.stdout.write
+    const stdout = captureStdout()
     try {
       await withRetry('inspect', async attempt => {
         if (attempt === 1) throw failing('inspect-503')
         return attempt
       }, { retries: 1, sleep: async () => {}, random: () => 0 })
     } finally {
-      process.stdout.write = write
+      stdout.restore()
     }
-    expect(written.join('')).toContain(
+    expect(stdout.text()).toContain(
       `::warning::inspect failed (${hostOf(fixture('inspect-503'))} answered 503 Service Unavailable); retry 1 of 1 in 0.0s`
     )
   })
