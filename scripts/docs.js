@@ -2,11 +2,12 @@
 //   node scripts/docs.js           rewrite README.md between the markers
 //   node scripts/docs.js --check   exit 1, showing what differs, when README.md is out of date
 // --readme FILE and --action FILE replace README.md and action.yml (for tests).
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { load } from 'js-yaml'
+import { invokedDirectly } from './invoked.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -159,14 +160,7 @@ function main(argv) {
   return 0
 }
 
-const invokedDirectly = (() => {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href
-  } catch {
-    return false
-  }
-})()
-if (invokedDirectly) {
+if (invokedDirectly(import.meta.url)) {
   try {
     process.exitCode = main(process.argv.slice(2))
   } catch (e) {

@@ -4,12 +4,13 @@
 //     --input images=registry.example/app --input platforms=linux/amd64,linux/arm64 --cwd ./app
 import { spawn } from 'node:child_process'
 import http from 'node:http'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { load } from 'js-yaml'
+import { invokedDirectly } from './invoked.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -509,14 +510,7 @@ async function cli(argv) {
   return result.main.exitCode || result.post?.exitCode || (result.main.exitCode === null ? 1 : 0)
 }
 
-const invokedDirectly = (() => {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href
-  } catch {
-    return false
-  }
-})()
-if (invokedDirectly) {
+if (invokedDirectly(import.meta.url)) {
   cli(process.argv.slice(2)).then(
     code => {
       process.exitCode = code
