@@ -189,6 +189,34 @@ case "${argv[0]:-} ${argv[1]:-}" in
     ;;
 
   'buildx imagetools')
+    if [[ "${argv[2]:-}" == create ]]; then
+      # Tags a pushed index, as the CLI does for a single source in the same repository:
+      # one "pushing" step per tag on stderr, nothing on stdout.
+      source='' targets=()
+      for ((i = 3; i < ${#argv[@]}; i++)); do
+        case "${argv[i]}" in
+          --builder) i=$((i + 1)); builder=${argv[i]:-} ;;
+          --builder=*) builder=${argv[i]#*=} ;;
+          --tag | -t) i=$((i + 1)); targets+=("${argv[i]:-}") ;;
+          --tag=*) targets+=("${argv[i]#*=}") ;;
+          -*) unexpected ;;
+          *) [[ -z "$source" ]] || unexpected; source=${argv[i]} ;;
+        esac
+      done
+      [[ -n "$source" ]] || fail 'ERROR: no sources specified'
+      [[ ${#targets[@]} -gt 0 ]] || fail 'ERROR: no repositories specified, please set a reference in tag or source'
+      if [[ -n "${builder:-}" && "$builder" != default && ! -e "$instances/$builder" ]]; then
+        fail "ERROR: no builder \"$builder\" found"
+      fi
+      [[ "$source" == *@sha256:* ]] || fail "fake docker: only <image>@<digest> is captured, got $source"
+      raw_for_digest "${source##*@}" || fail "ERROR: $source: not found"
+      step=0
+      for target in "${targets[@]}"; do
+        step=$((step + 1))
+        printf '#%d [internal] pushing %s\n#%d 0.000 pushing %s to %s\n#%d DONE 0.0s\n\n' "$step" "$target" "$step" "${source##*@}" "$target" "$step" >&2
+      done
+      finish 0
+    fi
     [[ "${argv[2]:-}" == inspect ]] || unexpected
     ref='' format='' raw=''
     for ((i = 3; i < ${#argv[@]}; i++)); do

@@ -734,8 +734,9 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     }
     line(`| post step (whole, Node start included) | ${ms(median(b.a.map(r => r.post)))} | logout + rm | ${bStep('logout')} + ${bStep('rm')} |`)
     line('')
-    line('A runs QEMU, Login and Builder concurrently; B runs its commands one after another. B reads the index with `imagetools inspect --raw`; ' +
-      'A reads it the way main does (see the calls listed in a).')
+    line('A runs QEMU, Login and Builder concurrently, and after the build Digests, Tag and the checks; B runs its commands one after another. ' +
+      'B reads the index with `imagetools inspect --raw`; A reads it the way main does (see the calls listed in a). ' +
+      'B\'s build pushes all four tags, so BuildKit pushes the image four times; A\'s build pushes the first tag and its Tag phase adds the other three to the index.')
     line('')
   }
 

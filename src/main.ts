@@ -13,7 +13,7 @@ import { Input, readInputs } from './inputs.js'
 import { writeFailureSummary, writeOutputs, type ReleaseResult } from './outputs.js'
 import { concurrently, phase, type PhaseLog } from './phases.js'
 import { checkLatest, gatesTags, planRelease, type ReleasePlan } from './plan.js'
-import { buildPlan, merge, readDigests, tagIndex } from './publish.js'
+import { buildPlan, merge, readDigests, tagIndex, tagsAfterBuild } from './publish.js'
 import { describeFailure } from './retry.js'
 import { retrying } from './retrying.js'
 import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
@@ -152,30 +152,56 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
       result.archives = archived.archives
     })
   }
-  if (!plan.push) return result
-
-  await phase('Digests', async log => {
-    const digest = (JSON.parse(metadata) as Record<string, unknown>)['containerimage.digest']
-    if (typeof digest !== 'string' || !digest) {
-      throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
-    }
-    result.digest = digest
-    result.digests = await readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
-    for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
-    if (inputs.pushByDigest) {
-      // What a merge needs: the pushed digest, which also carries the leg's attestations.
-      result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
-      log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
-    }
-  })
-  // Both read the pushed manifests over the registry API, at the same time.
+  // Set exactly when something was pushed.
   if (!registry) return result
+
+  const digest = (JSON.parse(metadata) as Record<string, unknown>)['containerimage.digest']
+  if (typeof digest !== 'string' || !digest) {
+    throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
+  }
+  result.digest = digest
+  const gated = gatesTags(plan)
+  const laterTags = tagsAfterBuild(plan)
+  const digestsRead = readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
+  // Failures are reported by the Digests phase; the checks that need them only skip.
+  const digests = (): Promise<Record<string, string> | undefined> => digestsRead.catch(() => undefined)
+  // The tags, the index read and the checks after it are independent: all at once.
   await concurrently([
-    { name: 'Manifest check', run: log => checkManifests(inputs, result.digests, registry, log) },
-    ...(inputs.verify !== 'false' ? [{ name: 'Verify binaries', run: (log: PhaseLog) => verifyBinaries(inputs, result.digests, registry, log) }] : [])
+    {
+      name: 'Digests',
+      run: async log => {
+        result.digests = await digestsRead
+        for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
+        if (inputs.pushByDigest) {
+          // What a merge needs: the pushed digest, which also carries the leg's attestations.
+          result.platformOutputs = Object.fromEntries(Object.keys(result.digests).map(platform => [platform, digest]))
+          log.info(`pushed by digest: ${inputs.images[0]}@${digest}`)
+        }
+      }
+    },
+    ...(!gated && laterTags.length > 0 ? [{ name: 'Tag', run: (log: PhaseLog) => tagIndex(docker, builder, inputs.images[0], digest, laterTags, log) }] : []),
+    // Both read the pushed manifests over the registry API.
+    {
+      name: 'Manifest check',
+      run: async (log: PhaseLog) => {
+        const found = await digests()
+        if (found) await checkManifests(inputs, found, registry, log)
+      }
+    },
+    ...(inputs.verify !== 'false'
+      ? [
+          {
+            name: 'Verify binaries',
+            run: async (log: PhaseLog) => {
+              const found = await digests()
+              if (found) await verifyBinaries(inputs, found, registry, log)
+            }
+          }
+        ]
+      : [])
   ])
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   // Checked while still untagged: only now does the release reach anyone pulling a tag.
-  if (gatesTags(plan)) await phase('Tag', log => tagIndex(docker, builder, plan, result.digest, log))
+  if (gated) await phase('Tag', log => tagIndex(docker, builder, inputs.images[0], result.digest, laterTags, log))
   return result
 }

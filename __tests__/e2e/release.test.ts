@@ -258,6 +258,11 @@ describe('multiarch-release end to end', () => {
       expectExit(r.post, 0, r, 'post')
       expect(r.outputs.version).toBe('1.2.3')
       await expectPushed(r, repo, ['1.2.3', '1.2', '1', 'latest'], platforms)
+      // BuildKit pushed the image once, under its first tag; the others are one index write each.
+      const image = `${tc.registry}/${repo}`
+      const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
+      expect([...pushedByBuildKit]).toEqual([`${image}:1.2.3`])
+      expect(r.log).toMatch(new RegExp(`::group::Tag\n${['1.2', '1', 'latest'].map(t => `${image}:${t}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\n')}\n`))
     },
     BUILD_TIMEOUT
   )

@@ -7,7 +7,7 @@ import { buildArgs } from '../../src/build.js'
 import type { RunContext } from '../../src/context.js'
 import { readInputs } from '../../src/inputs.js'
 import { gatesTags, planRelease, type ReleasePlan } from '../../src/plan.js'
-import { buildPlan } from '../../src/publish.js'
+import { buildPlan, buildTags, tagsAfterBuild } from '../../src/publish.js'
 import { withInputs } from '../fixtures/inputs.js'
 
 let workspace: string
@@ -81,24 +81,36 @@ describe('planRelease', () => {
   })
 })
 
-describe('gatesTags and the build argv', () => {
-  const common = { images: 'registry.example.com/team/app', platforms: 'linux/amd64,linux/arm64' }
-  const tagged = ['--tag', 'registry.example.com/team/app:1.2.3', '--tag', 'registry.example.com/team/app:1.2', '--tag', 'registry.example.com/team/app:1', '--tag', 'registry.example.com/team/app:latest']
-  const untagged = ['--output', 'type=image,name=registry.example.com/team/app,push-by-digest=true,name-canonical=true,push=true']
+describe('gatesTags, the build argv and the tags added after the push', () => {
+  const image = 'registry.example.com/team/app'
+  const common = { images: image, platforms: 'linux/amd64,linux/arm64' }
+  const refs = ['1.2.3', '1.2', '1', 'latest'].map(tag => `${image}:${tag}`)
+  const tagged = refs.flatMap(ref => ['--tag', ref])
+  const untagged = ['--output', `type=image,name=${image},push-by-digest=true,name-canonical=true,push=true`]
 
-  test.each<[string, Record<string, string>, boolean, string[]]>([
-    ['a plain release pushes under its tags', {}, false, [...tagged, '--push']],
-    ['verify: true only warns, so it does not hold the tags back', { verify: 'true' }, false, [...tagged, '--push']],
-    ['verify: strict pushes untagged until the scan passes', { verify: 'strict' }, true, untagged],
-    ['a smoke test pushes untagged until it passes', { 'smoke-test': 'app --version' }, true, untagged],
-    ['push-by-digest pushes untagged, and the merge tags', { 'push-by-digest': 'true' }, false, untagged],
-    ['nothing pushed, nothing gated', { push: 'false', 'smoke-test': 'app --version' }, false, tagged]
-  ])('%s', (_name, inputs, gated, publishArgs) => {
+  test.each<[string, Record<string, string>, boolean, string[], string[]]>([
+    ['a plain release pushes its first tag, and the others are added after', {}, false, ['--tag', refs[0]!, '--push'], refs.slice(1)],
+    ['verify: true only warns, so it does not hold the tags back', { verify: 'true' }, false, ['--tag', refs[0]!, '--push'], refs.slice(1)],
+    ['verify: strict pushes untagged until the scan passes', { verify: 'strict' }, true, untagged, refs],
+    ['a smoke test pushes untagged until it passes', { 'smoke-test': 'app --version' }, true, untagged, refs],
+    ['push-by-digest pushes untagged, and the merge tags', { 'push-by-digest': 'true' }, false, untagged, []],
+    ['nothing pushed, nothing gated: the build has every tag', { push: 'false', 'smoke-test': 'app --version' }, false, tagged, []],
+    [
+      'two images: the build pushes the first tag of each',
+      { images: `${image}\nghcr.io/octo-org/app` },
+      false,
+      ['--tag', refs[0]!, '--tag', 'ghcr.io/octo-org/app:1.2.3', '--push'],
+      [...refs.slice(1), ...['1.2', '1', 'latest'].map(tag => `ghcr.io/octo-org/app:${tag}`)]
+    ]
+  ])('%s', (_name, inputs, gated, publishArgs, later) => {
     const p = plan({ ...common, ...inputs })
     expect(gatesTags(p)).toBe(gated)
     const args = buildArgs({ ...buildPlan(p, 'b1', '/tmp/metadata.json'), labels: [] })
     const start = args.findIndex(a => a === '--tag' || a === '--output')
     const end = args.indexOf('--metadata-file')
     expect(args.slice(start, end)).toEqual(publishArgs)
+    expect(tagsAfterBuild(p)).toEqual(later)
+    // Every tag of the release ends up in the registry, by the build or after it.
+    if (p.push && !p.inputs.pushByDigest) expect([...buildTags(p), ...later].sort()).toEqual([...p.refs].sort())
   })
 })
