@@ -1,5 +1,4 @@
-import * as http from 'node:http'
-import * as https from 'node:https'
+import type * as http from 'node:http'
 import type { Readable } from 'node:stream'
 
 // The registry checks speak HTTP through node:http rather than fetch: fetch brings undici
@@ -62,12 +61,24 @@ function withoutAuthorization(headers: Record<string, string>): Record<string, s
   return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'))
 }
 
-function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, idleTimeoutMs: number): Promise<http.IncomingMessage> {
-  const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined
-  if (!transport) return Promise.reject(new Error(`${url.href}: only http and https URLs can be read`))
+/**
+ * Loaded with the first request that needs it: node:https brings TLS (several milliseconds),
+ * which a step talking plain HTTP to a loopback registry never needs, and which a release
+ * otherwise loads while docker works rather than before its first call.
+ */
+function transport(url: URL): Promise<Pick<typeof http, 'request'>> | undefined {
+  if (url.protocol === 'https:') return import('node:https')
+  if (url.protocol === 'http:') return import('node:http')
+  return undefined
+}
+
+async function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, idleTimeoutMs: number): Promise<http.IncomingMessage> {
+  const loading = transport(url)
+  if (!loading) throw new Error(`${url.href}: only http and https URLs can be read`)
+  const { request } = await loading
   return new Promise((resolve, reject) => {
     const failed = (e: Error): Error => new Error(`${method} ${url.href} failed: ${e.message}`)
-    const req = transport.request(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, res => {
+    const req = request(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, res => {
       // A body nobody reads must not crash the process when its connection breaks; a reader still gets the error.
       res.on('error', () => undefined)
       resolve(res)
