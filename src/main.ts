@@ -11,7 +11,7 @@ import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
 import { externalImages, type Dockerfile } from './dockerfile.js'
 import { Input, readInputs } from './inputs.js'
 import { writeFailureSummary, writeOutputs, type ReleaseResult } from './outputs.js'
-import { concurrently, phase, type PhaseLog } from './phases.js'
+import { concurrently, heldLog, phase, type PhaseLog } from './phases.js'
 import { checkLatest, gatesTags, planRelease, type ReleasePlan } from './plan.js'
 import { buildPlan, merge, readDigests, tagIndex, tagsAfterBuild } from './publish.js'
 import { describeFailure } from './retry.js'
@@ -51,10 +51,13 @@ async function nextTurns(): Promise<void> {
 async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undefined, workspace: string): Promise<ReleaseResult> {
   const { inputs } = plan
   const docker = retrying(cli, { retries: inputs.retries, log: message => core.warning(message) })
-  // The releases API answers while docker works; the tags are needed only from the build on.
-  // Loading its client takes the CPU for a while, so it starts once the first docker call runs.
+  // The releases API answers while docker works. It decides only tags added after the push
+  // (latest; 1.2 and 1 of a back-port), never the version tag the build pushes, so only what
+  // comes after the build waits for it. Loading its client takes the CPU for a while, so it
+  // starts once the first docker calls run; its lines are printed when it is awaited.
   let tagsDecided: Promise<void> | undefined
-  const decideTags = (): Promise<void> => (tagsDecided ??= checkLatest(plan))
+  const lookup = heldLog()
+  const decideTags = (): Promise<void> => (tagsDecided ??= checkLatest(plan, lookup.log))
   // Rejections are awaited in decided(); this keeps one that comes early from counting as unhandled meanwhile.
   void cli.spawned.then(nextTurns).then(decideTags).catch(() => undefined)
   const tempDir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'multiarch-release-'))
@@ -69,6 +72,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
 
   const decided = async (): Promise<void> => {
     await decideTags()
+    lookup.flush()
     core.info(`Version ${plan.tags.version}; ${plan.tags.latestReason}`)
   }
   if (plan.merging) {
@@ -115,7 +119,8 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     }
   ])
 
-  await decided()
+  // Without a push the build carries every tag; nothing waits for a lookup then.
+  if (!plan.push) await decided()
   const metadataFile = path.join(tempDir, 'metadata.json')
   // One plan for the build and the archives: a second one would stamp another created label.
   const built = buildPlan(plan, builder, metadataFile)
@@ -124,6 +129,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   registry?.warmUp()
   await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, built))
 
+  await decided()
   const metadata = fs.existsSync(metadataFile) ? fs.readFileSync(metadataFile, 'utf8') : '{}'
   const result: ReleaseResult = {
     version: plan.tags.version,

@@ -26,6 +26,20 @@ export async function phase<T>(name: string, fn: (log: PhaseLog) => Promise<T>):
   })
 }
 
+/** A log whose lines wait until flush(): for work whose output belongs after what runs meanwhile. */
+export function heldLog(): { log: PhaseLog; flush(): void } {
+  const lines: Array<() => void> = []
+  return {
+    log: {
+      info: message => lines.push(() => core.info(message)),
+      warning: (message, properties) => lines.push(() => core.warning(message, properties))
+    },
+    flush: () => {
+      for (const line of lines.splice(0)) line()
+    }
+  }
+}
+
 export interface ConcurrentPhase {
   name: string
   run(log: PhaseLog): Promise<void>
@@ -38,17 +52,13 @@ export interface ConcurrentPhase {
  * the first failure is then rethrown.
  */
 export async function concurrently(phases: ConcurrentPhase[]): Promise<void> {
-  const held = phases.map(() => [] as Array<() => void>)
+  const held = phases.map(() => heldLog())
   const durations: string[] = []
   const results = await Promise.allSettled(
     phases.map(async (p, i) => {
       const started = Date.now()
-      const log: PhaseLog = {
-        info: message => held[i].push(() => core.info(message)),
-        warning: (message, properties) => held[i].push(() => core.warning(message, properties))
-      }
       try {
-        await p.run(log)
+        await p.run(held[i].log)
       } finally {
         durations[i] = seconds(started)
       }
@@ -56,7 +66,7 @@ export async function concurrently(phases: ConcurrentPhase[]): Promise<void> {
   )
   phases.forEach((p, i) => {
     core.startGroup(p.name)
-    for (const line of held[i]) line()
+    held[i].flush()
     const result = results[i]
     if (result.status === 'rejected') core.info(`${p.name} failed`)
     core.info(`${p.name}: ${durations[i]}`)

@@ -1,8 +1,8 @@
-import * as core from '@actions/core'
 import { isPullRequestEvent, type RunContext } from './context.js'
 import { planLogins, type Credential } from './credentials.js'
 import type { Inputs } from './inputs.js'
 import { latestFromReleases } from './latest.js'
+import type { PhaseLog } from './phases.js'
 import { deriveTags, imageRefs, ociLabels, type TagPlan } from './tags.js'
 
 /** Everything main decides before the first side effect. */
@@ -44,14 +44,14 @@ export function generatedLabels(plan: ReleasePlan): Record<string, string> {
  * latest: auto tags latest (and 1.2, 1) only for the highest stable release of each, so a
  * back-port never moves them back; the repository's releases decide.
  */
-export async function checkLatest(plan: ReleasePlan): Promise<void> {
+export async function checkLatest(plan: ReleasePlan, log: PhaseLog): Promise<void> {
   const { inputs, ctx, tags } = plan
   if (!plan.push || inputs.pushByDigest || inputs.latest !== 'auto' || !tags.latest || !tags.semver) return
   const { major, minor, patch } = tags.semver
   const decision = await latestFromReleases({ version: `${major}.${minor}.${patch}`, repository: ctx.repository, token: inputs.githubToken, apiUrl: ctx.apiUrl })
-  if (decision.warning) core.warning(decision.warning)
+  if (decision.warning) log.warning(decision.warning)
   const dropped = new Set((decision.outranked ?? []).map(o => o.tag))
-  for (const o of decision.outranked ?? []) core.info(`no ${o.tag}: the release ${o.by} is higher in that line`)
+  for (const o of decision.outranked ?? []) log.info(`no ${o.tag}: the release ${o.by} is higher in that line`)
   tags.latestReason = decision.reason
   if (!decision.latest) {
     dropped.add('latest')
