@@ -674,6 +674,9 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
   line('')
   line('- JS time is everything in the step that is not a docker call or the first Node start: loading the bundle (twice), reading inputs and the event, ' +
     'writing outputs, state and summary, and any REST API request main makes (the harness answers those from a local stand-in).')
+  line('- Not in these runs: the manifest check and verify, which read the pushed image over the registry API, not through docker. ' +
+    'The scripted login stores no credentials and no registry holds the scripted image, so both stop after one unauthenticated request ' +
+    'and skip with a warning. Part b measures them on a real registry (the Manifest check and Verify binaries phases).')
   line('- Docker time is the union of the logged call intervals, not their sum: login and the builder creation run concurrently by design, ' +
     'so the sum would count the overlap twice and understate the JS time (the summed column shows by how much).')
   line('- The JS time subtracts one bare Node start, as the target defines it; the step starts Node twice (main and post), so about one more ' +
