@@ -42,7 +42,8 @@ export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: stri
  * The tags on the build command. A push carries the first tag of each image only: BuildKit
  * pushes every blob and manifest again for each further tag of an image (0.8 s a tag for
  * three platforms on the benchmark's registry), while tagIndex adds one with a single index
- * write. A push whose tags wait for checks, or a leg pushed by digest, carries none.
+ * write. The first tag is the version, which the releases lookup never drops, so the build
+ * need not wait for it. A push whose tags wait for checks, or a leg pushed by digest, carries none.
  */
 export function buildTags(plan: ReleasePlan): string[] {
   if (!plan.push) return plan.refs
