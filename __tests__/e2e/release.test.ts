@@ -268,6 +268,37 @@ describe('multiarch-release end to end', () => {
   )
 
   test(
+    'release v1.2.3 to two registries: each gets every tag, on the same index',
+    async () => {
+      const repo = uniqueRepo('release-two')
+      const platforms = ['linux/amd64', 'linux/arm64']
+      const first = `${tc.registry}/${repo}`
+      const second = `${tc.registryNoAuth}/${repo}`
+      const r = await run({
+        name: 'release-two',
+        ...releaseOf('v1.2.3', false),
+        inputs: { ...loginInputs(repo), images: `${first}\n${second}`, platforms: platforms.join(',') }
+      })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      const tags = ['1.2.3', '1.2', '1', 'latest']
+      expect(lines(r.outputs.tags).sort()).toEqual([first, second].flatMap(image => tags.map(t => `${image}:${t}`)).sort())
+      // The build pushed the version tag of each image; the Tag phase added the rest to both.
+      const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
+      expect([...pushedByBuildKit].sort()).toEqual([`${first}:1.2.3`, `${second}:1.2.3`].sort())
+      const digest = r.outputs.digest
+      expect(digest).toMatch(SHA256)
+      expect(await registry.tags(tc.registry, repo, auth)).toEqual([...tags].sort())
+      expect(await registry.tags(tc.registryNoAuth, repo)).toEqual([...tags].sort())
+      for (const tag of tags) {
+        expect({ tag, first: (await registry.manifest(tc.registry, repo, tag, auth)).digest }).toEqual({ tag, first: digest })
+        expect({ tag, second: (await registry.manifest(tc.registryNoAuth, repo, tag)).digest }).toEqual({ tag, second: digest })
+      }
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
     'a prerelease v2.0.0-rc.1 pushes only 2.0.0-rc.1, no latest',
     async () => {
       const repo = uniqueRepo('prerelease')
