@@ -674,9 +674,10 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
   line('')
   line('- JS time is everything in the step that is not a docker call or the first Node start: loading the bundle (twice), reading inputs and the event, ' +
     'writing outputs, state and summary, and any REST API request main makes (the harness answers those from a local stand-in).')
-  line('- Not in these runs: the manifest check and verify, which read the pushed image over the registry API, not through docker. ' +
-    'The scripted login stores no credentials and no registry holds the scripted image, so both stop after one unauthenticated request ' +
-    'and skip with a warning. Part b measures them on a real registry (the Manifest check and Verify binaries phases).')
+  line('- Not in these runs: the reads of the pushed image over the registry API, which are not docker calls. ' +
+    'The scripted login stores no credentials and no registry holds the scripted image, so the index read stops after one unauthenticated ' +
+    'request and falls back to `imagetools inspect` (one of the calls counted here: with a registry the action can read, a release makes one call fewer), ' +
+    'and the manifest check and verify skip with a warning. Part b measures all of them on a real registry (the Digests, Manifest check and Verify binaries phases).')
   line('- Docker time is the union of the logged call intervals, not their sum: login and the builder creation run concurrently by design, ' +
     'so the sum would count the overlap twice and understate the JS time (the summed column shows by how much).')
   line('- The JS time subtracts one bare Node start, as the target defines it; the step starts Node twice (main and post), so about one more ' +
@@ -739,7 +740,7 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     line(`| post step (whole, Node start included) | ${ms(median(b.a.map(r => r.post)))} | logout + rm | ${bStep('logout')} + ${bStep('rm')} |`)
     line('')
     line('A runs QEMU, Login and Builder concurrently, and after the build Digests, Tag and the checks; B runs its commands one after another. ' +
-      'B reads the index with `imagetools inspect --raw`; A reads it the way main does (see the calls listed in a). ' +
+      'B reads the index with `imagetools inspect --raw`; A reads it over the registry API with the login\'s credentials. ' +
       'B\'s build pushes all four tags, so BuildKit pushes the image four times; A\'s build pushes the first tag and its Tag phase adds the other three to the index.')
     line('')
   }

@@ -168,7 +168,9 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   result.digest = digest
   const gated = gatesTags(plan)
   const laterTags = tagsAfterBuild(plan)
-  const digestsRead = readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, plan)
+  // Started before the phases, so the checks can wait for it; its lines go to the Digests phase.
+  const digestsLog = heldLog()
+  const digestsRead = readDigests(docker, builder, `${inputs.images[0]}@${digest}`, digest, inputs.platforms, registry, digestsLog.log)
   // Failures are reported by the Digests phase; the checks that need them only skip.
   const digests = (): Promise<Record<string, string> | undefined> => digestsRead.catch(() => undefined)
   // The tags, the index read and the checks after it are independent: all at once.
@@ -176,7 +178,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     {
       name: 'Digests',
       run: async log => {
-        result.digests = await digestsRead
+        result.digests = await digestsRead.finally(() => digestsLog.flush(log))
         for (const [platform, platformDigest] of Object.entries(result.digests)) log.info(`${platform}  ${platformDigest}`)
         if (inputs.pushByDigest) {
           // What a merge needs: the pushed digest, which also carries the leg's attestations.

@@ -27,15 +27,15 @@ export async function phase<T>(name: string, fn: (log: PhaseLog) => Promise<T>):
 }
 
 /** A log whose lines wait until flush(): for work whose output belongs after what runs meanwhile. */
-export function heldLog(): { log: PhaseLog; flush(): void } {
-  const lines: Array<() => void> = []
+export function heldLog(): { log: PhaseLog; flush(into?: PhaseLog): void } {
+  const lines: Array<(into: PhaseLog) => void> = []
   return {
     log: {
-      info: message => lines.push(() => core.info(message)),
-      warning: (message, properties) => lines.push(() => core.warning(message, properties))
+      info: message => lines.push(into => into.info(message)),
+      warning: (message, properties) => lines.push(into => into.warning(message, properties))
     },
-    flush: () => {
-      for (const line of lines.splice(0)) line()
+    flush: (into = live) => {
+      for (const line of lines.splice(0)) line(into)
     }
   }
 }

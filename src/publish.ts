@@ -3,14 +3,16 @@ import { mergeLabels, type BuildPlan } from './build.js'
 import { scopeGhaCache } from './cache.js'
 import { missingPlatforms, platformDigests } from './digests.js'
 import type { Docker } from './docker.js'
+import { errorMessage } from './errors.js'
 import { Input } from './inputs.js'
 import { indexAnnotations, mergeRelease, pushByDigestOutput } from './merge.js'
 import type { ReleaseResult } from './outputs.js'
 import { phase, type PhaseLog } from './phases.js'
 import { gatesTags, generatedLabels, type ReleasePlan } from './plan.js'
-import { formatPlatform } from './platforms.js'
+import { formatPlatform, type Platform } from './platforms.js'
 import { logIn } from './setup.js'
 import { imageRefs } from './tags.js'
+import type { RegistryClient } from './verify.js'
 
 export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
   const { inputs } = plan
@@ -58,12 +60,32 @@ export function tagsAfterBuild(plan: ReleasePlan): string[] {
   return plan.refs.filter(ref => !pushed.has(ref))
 }
 
-/** platform → image manifest digest, read back from the registry; every requested platform must be there. */
-export async function readDigests(docker: Docker, builder: string, ref: string, digest: string, plan: ReleasePlan): Promise<Record<string, string>> {
-  // --builder: imagetools then uses the registry settings (plain HTTP, mirrors) of the builder that pushed.
-  const inspected = await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })
-  const found = platformDigests(inspected.stdout, digest, plan.inputs.platforms)
-  const missing = missingPlatforms(found, plan.inputs.platforms)
+/**
+ * platform → image manifest digest, read back from the registry; every requested platform must
+ * be there. The registry API answers first when this client can read the repository (the
+ * checks read the same index next); otherwise `imagetools inspect` reads it, with the registry
+ * settings (plain HTTP, mirrors) of the builder that pushed and with the retries of every call.
+ */
+export async function readDigests(
+  docker: Docker,
+  builder: string,
+  ref: string,
+  digest: string,
+  platforms: Platform[],
+  registry: RegistryClient | undefined,
+  log: PhaseLog
+): Promise<Record<string, string>> {
+  let raw: string | undefined
+  if (registry) {
+    try {
+      raw = await registry.manifestText(digest)
+    } catch (e: unknown) {
+      log.info(`the index is read with imagetools: the registry API did not give it (${errorMessage(e)})`)
+    }
+  }
+  raw ??= (await docker.buildx(['imagetools', 'inspect', '--builder', builder, '--raw', ref], { silent: true })).stdout
+  const found = platformDigests(raw, digest, platforms)
+  const missing = missingPlatforms(found, platforms)
   if (missing.length > 0) {
     throw new Error(`The pushed index ${ref} has no manifest for ${missing.join(', ')}: the build did not produce every requested platform`)
   }

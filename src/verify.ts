@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream'
@@ -70,6 +70,9 @@ export function checkConfigs(imageJson: string, digests: Record<string, string>)
     )
   return { ok: problems.length === 0, checks, problems }
 }
+
+/** Sent with every registry request, so a registry's logs tell this client's reads from BuildKit's and buildx's. */
+const USER_AGENT = 'multiarch-release'
 
 const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -419,7 +422,8 @@ export class RegistryClient {
     const host = canonicalRegistry(registry) === 'docker.io' ? 'registry-1.docker.io' : registry
     const plain = isLoopbackRegistry(host) || (options.insecureRegistries ?? []).some(h => h.toLowerCase() === host.toLowerCase())
     this.base = `${plain ? 'http' : 'https'}://${host}`
-    this.http = options.http ?? httpRequest
+    const http = options.http ?? httpRequest
+    this.http = (url, request = {}) => http(url, { ...request, headers: { 'User-Agent': USER_AGENT, ...request.headers } })
   }
 
   /**
@@ -433,25 +437,36 @@ export class RegistryClient {
       .catch(() => undefined)
   }
 
-  /** Manifests by reference, each fetched once per client: the checks of one release share them. */
-  private readonly manifests = new Map<string, Promise<Record<string, unknown>>>()
+  /** Manifests by reference, each fetched once per client: the digest read and the checks of one release share them. */
+  private readonly manifests = new Map<string, Promise<string>>()
 
   manifest(reference: string): Promise<Record<string, unknown>> {
+    return this.manifestText(reference).then(text => JSON.parse(text) as Record<string, unknown>)
+  }
+
+  /** A manifest or index as the registry stores it; by digest, checked against that digest. */
+  manifestText(reference: string): Promise<string> {
     let manifest = this.manifests.get(reference)
     if (!manifest) {
       manifest = this.fetchManifest(reference)
       this.manifests.set(reference, manifest)
+      // A failed read is not kept: the next reader asks again.
+      manifest.catch(() => this.manifests.delete(reference))
     }
     return manifest
   }
 
-  private async fetchManifest(reference: string): Promise<Record<string, unknown>> {
+  private async fetchManifest(reference: string): Promise<string> {
     const url = `${this.base}/v2/${this.repository}/manifests/${reference}`
     const authorization = await this.authorize(url)
     const res = await this.http(url, { headers: { Accept: MANIFEST_ACCEPT, ...(authorization ? { Authorization: authorization } : {}) } })
-    const body = await res.text()
-    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${body.slice(0, 300)}`)
-    return JSON.parse(body) as Record<string, unknown>
+    const body = await res.bytes()
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${body.toString('utf8').slice(0, 300)}`)
+    if (/^sha256:[0-9a-f]{64}$/.test(reference)) {
+      const actual = `sha256:${createHash('sha256').update(body).digest('hex')}`
+      if (actual !== reference) throw new Error(`GET ${url} answered a manifest whose digest is ${actual}`)
+    }
+    return body.toString('utf8')
   }
 
   /** GET a blob as a stream; follows the registry's redirect to its storage. */

@@ -258,6 +258,8 @@ describe('multiarch-release end to end', () => {
       expectExit(r.post, 0, r, 'post')
       expect(r.outputs.version).toBe('1.2.3')
       await expectPushed(r, repo, ['1.2.3', '1.2', '1', 'latest'], platforms)
+      // The index was read over the registry API with the login's credentials, not by imagetools.
+      expect(r.log).not.toContain('the index is read with imagetools')
       // BuildKit pushed the image once, under its first tag; the others are one index write each.
       const image = `${tc.registry}/${repo}`
       const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
