@@ -8,7 +8,8 @@ import type { PhaseLog } from './phases.js'
 import { hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
 import { errorMessage } from './errors.js'
-import { describeScan, manifestCheck, parseImageRef, RegistryClient, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
+import { parseImageRef, RegistryClient } from './registry.js'
+import { describeScan, manifestCheck, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
 
 /** The Dockerfile to check, or none: a merge builds nothing and a remote context is read by BuildKit. */
 export function readDockerfile(inputs: Inputs, workspace: string, merging: boolean): Dockerfile | undefined {

@@ -12,7 +12,7 @@ import { gatesTags, generatedLabels, type ReleasePlan } from './plan.js'
 import { formatPlatform, type Platform } from './platforms.js'
 import { logIn } from './setup.js'
 import { imageRefs } from './tags.js'
-import type { RegistryClient } from './verify.js'
+import type { RegistryClient } from './registry.js'
 
 export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
   const { inputs } = plan

@@ -4,7 +4,7 @@ import type { HttpClient, HttpResponse } from '../../src/http.js'
 import type { PhaseLog } from '../../src/phases.js'
 import { parsePlatforms } from '../../src/platforms.js'
 import { readDigests } from '../../src/publish.js'
-import { RegistryClient } from '../../src/verify.js'
+import { RegistryClient } from '../../src/registry.js'
 import { ok, RecordingDocker } from '../fixtures/cli.js'
 
 // The index of three platforms with attestations that buildx pushed, as the registry stores it.

@@ -13,19 +13,17 @@ import {
   checkConfigs,
   describeElf,
   describeScan,
-  dockerCredentials,
   elfArchitecture,
   elfFits,
   manifestCheck,
-  parseImageRef,
   readElfHeader,
   readTar,
-  RegistryClient,
   scanElf,
   smokeArgs,
   smokeTest,
   type TarEntry
 } from '../../src/verify.js'
+import { dockerCredentials, parseImageRef, RegistryClient } from '../../src/registry.js'
 
 const BUILDX = new URL('../fixtures/buildx/', import.meta.url)
 const VERIFY = new URL('../fixtures/verify/', import.meta.url)
