@@ -676,8 +676,9 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     'writing outputs, state and summary, and any REST API request main makes (the harness answers those from a local stand-in).')
   line('- Not in these runs: the reads of the pushed image over the registry API, which are not docker calls. ' +
     'The scripted login stores no credentials and no registry holds the scripted image, so the index read stops after one unauthenticated ' +
-    'request and falls back to `imagetools inspect` (one of the calls counted here: with a registry the action can read, a release makes one call fewer), ' +
-    'and the manifest check and verify skip with a warning. Part b measures all of them on a real registry (the Digests, Manifest check and Verify binaries phases).')
+    'request and falls back to `imagetools inspect`, the tags to `imagetools create` (two of the calls counted here: with a registry the action can read and write, ' +
+    'a release makes two calls fewer), and the manifest check and verify skip with a warning. ' +
+    'Part b measures all of them on a real registry (the Digests, Tag, Manifest check and Verify binaries phases).')
   line('- Docker time is the union of the logged call intervals, not their sum: login and the builder creation run concurrently by design, ' +
     'so the sum would count the overlap twice and understate the JS time (the summed column shows by how much).')
   line('- The JS time subtracts one bare Node start, as the target defines it; the step starts Node twice (main and post), so about one more ' +
@@ -740,8 +741,8 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     line(`| post step (whole, Node start included) | ${ms(median(b.a.map(r => r.post)))} | logout + rm | ${bStep('logout')} + ${bStep('rm')} |`)
     line('')
     line('A runs QEMU, Login and Builder concurrently, and after the build Digests, Tag and the checks; B runs its commands one after another. ' +
-      'B reads the index with `imagetools inspect --raw`; A reads it over the registry API with the login\'s credentials. ' +
-      'B\'s build pushes all four tags, so BuildKit pushes the image four times; A\'s build pushes the first tag and its Tag phase adds the other three to the index.')
+      'B reads the index with `imagetools inspect --raw`; A reads it, and writes its tags, over the registry API with the login\'s credentials. ' +
+      'B\'s build pushes all four tags, so BuildKit pushes the image four times; A\'s build pushes the first tag and its Tag phase adds the other three, one PUT of the index each.')
     line('')
   }
 

@@ -8,7 +8,7 @@ import type { PhaseLog } from './phases.js'
 import { hostPlatform, platformEquals, type Platform } from './platforms.js'
 import { baseImageReport, emulationPlan, hardcodedArchWarnings } from './preflight.js'
 import { errorMessage } from './errors.js'
-import { parseImageRef, RegistryClient } from './registry.js'
+import { registryClients, type RegistryClient } from './registry.js'
 import { describeScan, manifestCheck, scanElf, smokeTest, type LayerCache, type ManifestCheck } from './verify.js'
 
 /** The Dockerfile to check, or none: a merge builds nothing and a remote context is read by BuildKit. */
@@ -85,10 +85,9 @@ export async function preflight(docker: Docker, inputs: Inputs, df: Dockerfile |
   return reports
 }
 
-/** One registry client for the checks after the push: one auth handshake, each manifest read once. */
-export function pushedImageClient(inputs: Inputs): RegistryClient {
-  const { registry, repository } = parseImageRef(inputs.images[0])
-  return new RegistryClient(registry, repository, { insecureRegistries: inputs.insecureRegistries })
+/** The registry clients of a release: the digest read, the tags and the checks after the push share them. */
+export function releaseRegistryClients(inputs: Inputs): (image: string) => RegistryClient {
+  return registryClients({ insecureRegistries: inputs.insecureRegistries })
 }
 
 /**

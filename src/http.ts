@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream'
 // about 25 ms of a step that otherwise does little but wait for docker.
 
 export interface HttpRequest {
-  method?: 'GET' | 'HEAD' | 'POST'
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT'
   headers?: Record<string, string>
   /** Sent as given; a form body needs its Content-Type header. */
   body?: string

@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { writeArchives } from './archive.js'
 import { build } from './build.js'
-import { checkManifests, emulationTargets, preflight, PreflightError, pushedImageClient, readDockerfile, smokeTests, verifyBinaries } from './checks.js'
+import { checkManifests, emulationTargets, preflight, PreflightError, readDockerfile, releaseRegistryClients, smokeTests, verifyBinaries } from './checks.js'
 import { readRunContext } from './context.js'
 import { DockerCli } from './docker.js'
 import { createPrivateConfig, userDockerConfig } from './dockerconfig.js'
@@ -125,7 +125,8 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   // One plan for the build and the archives: a second one would stamp another created label.
   const built = buildPlan(plan, builder, metadataFile)
   // The checks after the push read it over the registry API.
-  const registry = plan.push ? pushedImageClient(inputs) : undefined
+  const clientFor = plan.push ? releaseRegistryClients(inputs) : undefined
+  const registry = clientFor?.(inputs.images[0])
   registry?.warmUp()
   await phase(plan.push ? 'Build and push' : 'Build', () => build(docker, built))
 
@@ -166,6 +167,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
     throw new Error(`buildx wrote no containerimage.digest to its metadata file: ${metadata}`)
   }
   result.digest = digest
+  const source = { image: inputs.images[0], digest }
   const gated = gatesTags(plan)
   const laterTags = tagsAfterBuild(plan)
   // Started before the phases, so the checks can wait for it; its lines go to the Digests phase.
@@ -187,7 +189,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
         }
       }
     },
-    ...(!gated && laterTags.length > 0 ? [{ name: 'Tag', run: (log: PhaseLog) => tagIndex(docker, builder, inputs.images[0], digest, laterTags, log) }] : []),
+    ...(!gated && laterTags.length > 0 ? [{ name: 'Tag', run: (log: PhaseLog) => tagIndex(docker, builder, source, laterTags, clientFor, log) }] : []),
     // Both read the pushed manifests over the registry API.
     {
       name: 'Manifest check',
@@ -210,6 +212,6 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   ])
   if (inputs.smokeTest) await phase('Smoke test', log => smokeTests(docker, inputs, result.digests, log))
   // Checked while still untagged: only now does the release reach anyone pulling a tag.
-  if (gated) await phase('Tag', log => tagIndex(docker, builder, inputs.images[0], result.digest, laterTags, log))
+  if (gated) await phase('Tag', log => tagIndex(docker, builder, source, laterTags, clientFor, log))
   return result
 }

@@ -12,7 +12,7 @@ import { gatesTags, generatedLabels, type ReleasePlan } from './plan.js'
 import { formatPlatform, type Platform } from './platforms.js'
 import { logIn } from './setup.js'
 import { imageRefs } from './tags.js'
-import type { RegistryClient } from './registry.js'
+import { parseImageRef, type RegistryClient } from './registry.js'
 
 export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
   const { inputs } = plan
@@ -92,10 +92,50 @@ export async function readDigests(
   return found.platforms
 }
 
-/** Puts the pushed index under more tags: one index write each, no blob pushed again. */
-export async function tagIndex(docker: Docker, builder: string, image: string, digest: string, refs: string[], log: PhaseLog): Promise<void> {
-  await docker.buildx(['imagetools', 'create', '--builder', builder, ...refs.flatMap(ref => ['--tag', ref]), `${image}@${digest}`], { silent: true })
+/**
+ * Puts the pushed index under more tags: one index write each, nothing else pushed again.
+ * Over the registry API when the client can write each repository (a PUT of the index
+ * the build pushed there); otherwise with `imagetools create`, which has the builder's registry
+ * settings and the retries of every call, and writes every tag again.
+ */
+export async function tagIndex(
+  docker: Docker,
+  builder: string,
+  source: { image: string; digest: string },
+  refs: string[],
+  clientFor: ((image: string) => RegistryClient) | undefined,
+  log: PhaseLog
+): Promise<void> {
+  let tagged = false
+  if (clientFor) {
+    try {
+      await putTags(source.digest, refs, clientFor)
+      tagged = true
+    } catch (e: unknown) {
+      log.info(`the tags are added with imagetools: the registry API did not take them (${errorMessage(e)})`)
+    }
+  }
+  if (!tagged) {
+    await docker.buildx(['imagetools', 'create', '--builder', builder, ...refs.flatMap(ref => ['--tag', ref]), `${source.image}@${source.digest}`], { silent: true })
+  }
   for (const ref of refs) log.info(ref)
+}
+
+async function putTags(digest: string, refs: string[], clientFor: (image: string) => RegistryClient): Promise<void> {
+  const byRepository = new Map<RegistryClient, string[]>()
+  for (const ref of refs) {
+    const client = clientFor(ref)
+    byRepository.set(client, [...(byRepository.get(client) ?? []), parseImageRef(ref).reference])
+  }
+  await Promise.all(
+    [...byRepository].map(async ([client, tags]) => {
+      // Each repository's own copy: the build pushed the index to every image.
+      const body = await client.manifestText(digest)
+      const mediaType = (JSON.parse(body) as { mediaType?: unknown }).mediaType
+      if (typeof mediaType !== 'string') throw new Error(`the index ${digest} names no mediaType`)
+      await Promise.all(tags.map(tag => client.putManifest(tag, body, mediaType, digest)))
+    })
+  )
 }
 
 /** merge-digests: no build; one index from the legs, under every tag. */

@@ -82,6 +82,9 @@ export function clientFor(ref: string, options: RegistryOptions): RegistryClient
   return new RegistryClient(registry, repository, options)
 }
 
+/** What a Bearer token is asked for. */
+type Access = 'pull' | 'pull,push'
+
 export interface RegistryOptions {
   /** A client of the image's repository to share between checks of the same release. */
   client?: RegistryClient
@@ -97,7 +100,9 @@ export interface RegistryOptions {
 export class RegistryClient {
   private readonly base: string
   private readonly http: HttpClient
-  private authorization: Promise<string | undefined> | undefined
+  /** The WWW-Authenticate header of the first request, or undefined when the registry asked for none. */
+  private challenge: Promise<string | undefined> | undefined
+  private readonly authorizations = new Map<Access, Promise<string | undefined>>()
 
   constructor(
     readonly registry: string,
@@ -166,19 +171,43 @@ export class RegistryClient {
     return res
   }
 
-  /** One challenge per client: the first request answers it, the others reuse the header. */
-  private authorize(url: string): Promise<string | undefined> {
-    this.authorization ??= (async () => {
-      const probe = await this.http(url, { method: 'HEAD' })
-      probe.discard()
-      if (probe.status !== 401) return undefined
-      const challenge = probe.header('www-authenticate') ?? ''
-      return this.answer(challenge, url)
-    })()
-    return this.authorization
+  /**
+   * PUTs a manifest under a tag, as the registry stores it under `digest`: one index write
+   * adds a tag without pushing anything else. Checks the digest the registry answers with.
+   */
+  async putManifest(tag: string, body: string, mediaType: string, digest: string): Promise<void> {
+    const url = `${this.base}/v2/${this.repository}/manifests/${tag}`
+    const authorization = await this.authorize(url, 'pull,push')
+    const res = await this.http(url, {
+      method: 'PUT',
+      headers: { 'Content-Type': mediaType, ...(authorization ? { Authorization: authorization } : {}) },
+      body
+    })
+    const answer = await res.text().catch(() => '')
+    if (!res.ok) throw new Error(`PUT ${url} answered ${res.status}: ${answer.slice(0, 300)}`)
+    const stored = res.header('docker-content-digest')
+    if (stored && stored !== digest) throw new Error(`PUT ${url} stored ${stored}, not ${digest}`)
   }
 
-  private async answer(challenge: string, url: string): Promise<string> {
+  /**
+   * One challenge per client: the first request asks, every later one reuses the answer for
+   * its access (a Bearer token is scoped to pull, or to pull and push; Basic covers both).
+   */
+  private authorize(url: string, access: Access = 'pull'): Promise<string | undefined> {
+    this.challenge ??= (async () => {
+      const probe = await this.http(url, { method: 'HEAD' })
+      probe.discard()
+      return probe.status === 401 ? (probe.header('www-authenticate') ?? '') : undefined
+    })()
+    let authorization = this.authorizations.get(access)
+    if (!authorization) {
+      authorization = this.challenge.then(challenge => (challenge === undefined ? undefined : this.answer(challenge, url, access)))
+      this.authorizations.set(access, authorization)
+    }
+    return authorization
+  }
+
+  private async answer(challenge: string, url: string, access: Access): Promise<string> {
     const credentials = dockerCredentials(this.registry, this.options.dockerConfig)
     const scheme = challenge.split(' ', 1)[0]!.toLowerCase()
     const basic =
@@ -192,7 +221,8 @@ export class RegistryClient {
     if (scheme !== 'bearer') throw new Error(`${url} asks for unsupported authentication: ${challenge}`)
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map(m => [m[1]!.toLowerCase(), m[2]!]))
     if (!params.realm) throw new Error(`${url} sent a Bearer challenge without realm: ${challenge}`)
-    const scope = params.scope ?? `repository:${this.repository}:pull`
+    // The probe's challenge names the scope of a read; a tag needs push as well.
+    const scope = access === 'pull' && params.scope ? params.scope : `repository:${this.repository}:${access}`
     let res: HttpResponse
     if (credentials?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, scope, client_id: 'multiarch-release' })
@@ -213,3 +243,17 @@ export class RegistryClient {
   }
 }
 
+/** One client per repository, so the reads and writes of one release share each auth handshake and manifest read. */
+export function registryClients(options: RegistryOptions = {}): (image: string) => RegistryClient {
+  const clients = new Map<string, RegistryClient>()
+  return image => {
+    const { registry, repository } = parseImageRef(image)
+    const key = `${registry}/${repository}`
+    let client = clients.get(key)
+    if (!client) {
+      client = new RegistryClient(registry, repository, options)
+      clients.set(key, client)
+    }
+    return client
+  }
+}

@@ -109,9 +109,9 @@ test(
     const prefix = (argv: string[], of: string[]): string[] => argv.slice(0, of.length)
     const setup = calls.slice(0, 3)
     expect([version, login, create].map(p => setup.filter(argv => startsWith(argv, p)).length)).toEqual([1, 1, 1])
-    // The build pushes one tag; the index read and the other tags run concurrently after it. The
-    // index is read by imagetools inspect here: the scripted login leaves no credentials for the
-    // registry API (with them, a release makes one call fewer).
+    // The build pushes one tag; the index read and the other tags run concurrently after it,
+    // with imagetools here: the scripted login leaves no credentials for the registry API (with
+    // them, both go over the API and a release makes two calls fewer).
     // The post step removes the builder; the login went to a private Docker config, which the
     // post step deletes with the credentials in it, so no logout call is needed.
     const build = ['buildx', 'build', '--builder', builder, '--platform', PLATFORMS.join(','), '--file', path.join(context, 'Dockerfile')]
