@@ -1,6 +1,6 @@
 // The whole action against a real engine, BuildKit and registry. Every check of what was
 // pushed goes through the registry HTTP API, never through docker or buildx.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { runAction, sh, type RunActionOptions, type RunResult, type StepResult } from '../../scripts/harness.js'
@@ -249,10 +249,17 @@ describe('multiarch-release end to end', () => {
     async () => {
       const repo = uniqueRepo('release')
       const platforms = ['linux/amd64', 'linux/arm64', 'linux/arm/v7']
+      // The real CLI behind a wrapper that logs each call's arguments.
+      const real = (await sh('sh', ['-c', 'command -v docker'])).stdout.trim()
+      const bin = path.join(tempDir('release-calls'), 'bin')
+      mkdirSync(bin)
+      const calls = path.join(bin, '..', 'calls.txt')
+      writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec ${real} "$@"\n`, { mode: 0o755 })
       const r = await run({
         name: 'release',
         ...releaseOf('v1.2.3', false),
-        inputs: { ...loginInputs(repo), platforms: platforms.join(',') }
+        inputs: { ...loginInputs(repo), platforms: platforms.join(',') },
+        env: { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` }
       })
       expectExit(r.main, 0, r, 'main')
       expectExit(r.post, 0, r, 'post')
@@ -261,6 +268,15 @@ describe('multiarch-release end to end', () => {
       // The index was read, and the tags written, over the registry API with the login's credentials.
       expect(r.log).not.toContain('the index is read with imagetools')
       expect(r.log).not.toContain('the tags are added with imagetools')
+      // A three-platform release with login and a fresh builder: six docker calls in all, one of
+      // them the preflight's look at the base image's platforms. Nothing reads or tags what was
+      // pushed through docker: the registry API does.
+      const logged = readFileSync(calls, 'utf8').trim().split('\n')
+      expect(logged.map(line => line.split(' ').slice(0, 2).join(' ')).sort()).toEqual(
+        ['login --username', 'buildx version', 'buildx create', 'buildx imagetools', 'buildx build', 'buildx rm'].sort()
+      )
+      expect(logged.find(line => line.startsWith('buildx imagetools'))).toMatch(new RegExp(`^buildx imagetools inspect .*${tc.baseImage.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+      expect(logged).toContain(`buildx rm --force ${r.state.builder}`)
       // BuildKit pushed the image once, under its first tag; the others are one index write each.
       const image = `${tc.registry}/${repo}`
       const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
