@@ -146,9 +146,23 @@ case "${argv[0]:-} ${argv[1]:-}" in
   login\ *)
     has --password-stdin || fail 'fake docker: login without --password-stdin would prompt for a password'
     option --username || option -u || fail 'fake docker: login without --username'
+    username=$REPLY
     password=''
     IFS= read -r -d '' password || true
+    password=${password%$'\n'}
     [[ -n "$password" ]] || fail 'Error: Password Required'
+    # Stored as the CLI stores a login without a credential helper: base64 user:password
+    # under auths in config.json, so what reads the registry API afterwards can use it.
+    registry=${argv[${#argv[@]} - 1]}
+    config=${DOCKER_CONFIG:-$HOME/.docker}/config.json
+    printf -v pair '%s:%s' "$username" "$password"
+    auth=$(printf '%s' "$pair" | base64 -w0)
+    content='{}'
+    [[ -f "$config" ]] && slurp "$config" && content=$REPLY
+    [[ "$content" == *'"auths"'* ]] && fail 'fake docker: config.json already holds logins; storing another is not scripted'
+    content=${content#*\{}
+    [[ "$content" =~ ^[[:space:]]*\} ]] && sep='' || sep=','
+    printf '{"auths":{"%s":{"auth":"%s"}}%s%s' "$registry" "$auth" "$sep" "$content" >"$config" || fail "fake docker: cannot write $config"
     slurp "$fixtures/cli/login-succeeded.stdout.txt"
     printf '%s' "$REPLY"
     ;;
