@@ -10,9 +10,9 @@ import type { ReleaseResult } from './outputs.js'
 import { phase, type PhaseLog } from './phases.js'
 import { gatesTags, generatedLabels, type ReleasePlan } from './plan.js'
 import { formatPlatform, type Platform } from './platforms.js'
+import { parseImageRef, type RegistryClient } from './registry.js'
 import { logIn } from './setup.js'
 import { imageRefs } from './tags.js'
-import { parseImageRef, type RegistryClient } from './registry.js'
 
 export function buildPlan(plan: ReleasePlan, builder: string, metadataFile: string): BuildPlan {
   const { inputs } = plan

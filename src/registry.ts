@@ -96,7 +96,7 @@ export interface RegistryOptions {
   http?: HttpClient
 }
 
-/** Reads blobs of one repository through the Distribution API, with Basic or Bearer auth. */
+/** Reads the manifests and blobs of one repository, and tags its manifests, through the Distribution API, with Basic or Bearer auth. */
 export class RegistryClient {
   private readonly base: string
   private readonly http: HttpClient
