@@ -841,7 +841,8 @@ async function main() {
     let b
     let c
     if (!skipped) {
-      const tags = a.runs[0][0].outputs.tags.split('\n').filter(Boolean)
+      // The tags the action derived in part a, on the real registry's image.
+      const tags = a.runs[0][0].outputs.tags.split('\n').filter(Boolean).map(ref => `${IMAGE}:${ref.slice(ref.lastIndexOf(':') + 1)}`)
       progress(`real toolchain: ${PAIRS} A/B pairs, tags ${tags.join(' ')}`)
       b = await comparison(work, tags)
       progress('registry cache: first and second release')
