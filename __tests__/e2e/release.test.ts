@@ -78,6 +78,11 @@ function loginInputs(repo: string, password = tc.password): Record<string, strin
   return { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password }
 }
 
+/** The references BuildKit pushed manifests for, from the build's log, sorted. */
+function pushedByBuildKit(log: string): string[] {
+  return [...new Set([...log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]!))].sort()
+}
+
 function lines(text: string | undefined): string[] {
   return (text ?? '').split('\n').map(l => l.trim()).filter(Boolean)
 }
@@ -279,8 +284,7 @@ describe('multiarch-release end to end', () => {
       expect(logged).toContain(`buildx rm --force ${r.state.builder}`)
       // BuildKit pushed the image once, under its first tag; the others are one index write each.
       const image = `${tc.registry}/${repo}`
-      const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
-      expect([...pushedByBuildKit]).toEqual([`${image}:1.2.3`])
+      expect(pushedByBuildKit(r.log)).toEqual([`${image}:1.2.3`])
       expect(r.log).toMatch(new RegExp(`::group::Tag\n${['1.2', '1', 'latest'].map(t => `${image}:${t}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\n')}\n`))
     },
     BUILD_TIMEOUT
@@ -305,8 +309,7 @@ describe('multiarch-release end to end', () => {
       // The build pushed the version tag of each image; the Tag phase added the rest to both,
       // each over its registry's API.
       expect(r.log).not.toContain('the tags are added with imagetools')
-      const pushedByBuildKit = new Set([...r.log.matchAll(/pushing manifest for (\S+)@sha256:/g)].map(m => m[1]))
-      expect([...pushedByBuildKit].sort()).toEqual([`${first}:1.2.3`, `${second}:1.2.3`].sort())
+      expect(pushedByBuildKit(r.log)).toEqual([`${first}:1.2.3`, `${second}:1.2.3`].sort())
       const digest = r.outputs.digest
       expect(digest).toMatch(SHA256)
       expect(await registry.tags(tc.registry, repo, auth)).toEqual([...tags].sort())

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { Readable } from 'node:stream'
-import type { HttpClient, HttpResponse } from '../../src/http.js'
+import type { HttpClient } from '../../src/http.js'
 import type { PhaseLog } from '../../src/phases.js'
 import { parsePlatforms } from '../../src/platforms.js'
 import { readDigests } from '../../src/publish.js'
 import { RegistryClient } from '../../src/registry.js'
 import { ok, RecordingDocker } from '../fixtures/cli.js'
+import { httpResponse } from '../fixtures/http.js'
 
 // The index of three platforms with attestations that buildx pushed, as the registry stores it.
 const FIXTURES = new URL('../fixtures/buildx/', import.meta.url)
@@ -16,21 +16,6 @@ const PLATFORMS = parsePlatforms(['linux/amd64', 'linux/arm64', 'linux/arm/v7'])
 const IMAGE = '127.0.0.1:5999/acme/app'
 const INSPECT = ['imagetools', 'inspect', '--builder', 'b1', '--raw', `${IMAGE}@${DIGEST}`]
 
-function response(url: string, status: number, body: string, headers: Record<string, string> = {}): HttpResponse {
-  return {
-    status,
-    statusText: String(status),
-    ok: status >= 200 && status < 300,
-    url,
-    header: name => headers[name.toLowerCase()],
-    headers,
-    bytes: async () => Buffer.from(body),
-    text: async () => body,
-    body: Readable.from([body]),
-    discard: () => undefined
-  }
-}
-
 type Seen = Array<{ method: string; path: string; agent?: string }>
 
 /** A registry that needs no login and answers the index by its digest with `body`, or 404 without one. */
@@ -38,8 +23,8 @@ function registryAnswering(body: string | undefined, seen: Seen): RegistryClient
   const http: HttpClient = async (input, request = {}) => {
     const url = new URL(String(input))
     seen.push({ method: request.method ?? 'GET', path: url.pathname, agent: request.headers?.['User-Agent'] })
-    if (body !== undefined && url.pathname === `/v2/acme/app/manifests/${DIGEST}`) return response(url.href, 200, request.method === 'HEAD' ? '' : body)
-    return response(url.href, 404, '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+    if (body !== undefined && url.pathname === `/v2/acme/app/manifests/${DIGEST}`) return httpResponse(url.href, 200, request.method === 'HEAD' ? '' : body)
+    return httpResponse(url.href, 404, '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
   }
   return new RegistryClient('127.0.0.1:5999', 'acme/app', { http })
 }

@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
-import type { HttpClient, HttpRequest, HttpResponse } from '../../src/http.js'
+import type { HttpClient, HttpRequest } from '../../src/http.js'
 import type { PhaseLog } from '../../src/phases.js'
 import { tagIndex } from '../../src/publish.js'
 import { registryClients } from '../../src/registry.js'
 import { ok, RecordingDocker } from '../fixtures/cli.js'
+import { httpResponse } from '../fixtures/http.js'
 
 // The index of three platforms with attestations that buildx pushed, as the registry stores it.
 const FIXTURES = new URL('../fixtures/buildx/', import.meta.url)
@@ -22,21 +22,6 @@ interface Seen {
   body?: string
 }
 
-function response(url: string, status: number, body = '', headers: Record<string, string> = {}): HttpResponse {
-  return {
-    status,
-    statusText: String(status),
-    ok: status >= 200 && status < 300,
-    url,
-    header: name => headers[name.toLowerCase()],
-    headers,
-    bytes: async () => Buffer.from(body),
-    text: async () => body,
-    body: Readable.from([body]),
-    discard: () => undefined
-  }
-}
-
 /**
  * A Distribution API that holds the index in every repository under `registries`, and asks
  * for `auth`: Basic credentials, or a Bearer token from its own token service. Answers PUTs
@@ -49,22 +34,22 @@ function fakeRegistry(auth: 'basic' | 'bearer', seen: Seen[], putStatus = 201): 
     const headers = request.headers ?? {}
     seen.push({ method: request.method ?? 'GET', url: url.href, authorization: headers.Authorization, contentType: headers['Content-Type'], body: request.body })
     if (url.pathname === '/token') {
-      return response(url.href, 200, JSON.stringify({ token: `token-for-${url.searchParams.get('scope')}` }))
+      return httpResponse(url.href, 200, JSON.stringify({ token: `token-for-${url.searchParams.get('scope')}` }))
     }
     const expected = auth === 'basic' ? `Basic ${Buffer.from('ci:secret').toString('base64')}` : undefined
     const authorized = auth === 'basic' ? headers.Authorization === expected : headers.Authorization?.startsWith('Bearer token-for-')
     if (!authorized) {
       const challenge = auth === 'basic' ? 'Basic realm="registry"' : `Bearer realm="http://${url.host}/token",service="registry",scope="repository:acme/app:pull"`
-      return response(url.href, 401, '', { 'www-authenticate': challenge })
+      return httpResponse(url.href, 401, '', { 'www-authenticate': challenge })
     }
     const m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(url.pathname)
-    if (!m) return response(url.href, 404)
+    if (!m) return httpResponse(url.href, 404)
     if (request.method === 'PUT') {
-      if (auth === 'bearer' && !headers.Authorization!.includes(':pull,push')) return response(url.href, 401, '{"errors":[{"code":"DENIED"}]}')
+      if (auth === 'bearer' && !headers.Authorization!.includes(':pull,push')) return httpResponse(url.href, 401, '{"errors":[{"code":"DENIED"}]}')
       tags.set(`${m[1]}:${m[2]}`, request.body ?? '')
-      return response(url.href, putStatus, putStatus === 201 ? '' : '{"errors":[{"code":"DENIED"}]}', putStatus === 201 ? { 'docker-content-digest': DIGEST } : {})
+      return httpResponse(url.href, putStatus, putStatus === 201 ? '' : '{"errors":[{"code":"DENIED"}]}', putStatus === 201 ? { 'docker-content-digest': DIGEST } : {})
     }
-    return m[2] === DIGEST ? response(url.href, 200, request.method === 'HEAD' ? '' : RAW) : response(url.href, 404)
+    return m[2] === DIGEST ? httpResponse(url.href, 200, request.method === 'HEAD' ? '' : RAW) : httpResponse(url.href, 404)
   }
 }
 
