@@ -124,7 +124,7 @@ async function release(cli: DockerCli, plan: ReleasePlan, df: Dockerfile | undef
   const metadataFile = path.join(tempDir, 'metadata.json')
   // One plan for the build and the archives: a second one would stamp another created label.
   const built = buildPlan(plan, builder, metadataFile)
-  // The checks after the push read it over the registry API.
+  // After the push, the digest read, the tags and the checks go over the registry API, one client per repository.
   const clientFor = plan.push ? releaseRegistryClients(inputs) : undefined
   const registry = clientFor?.(inputs.images[0])
   registry?.warmUp()
