@@ -1,14 +1,9 @@
-import * as core from '@actions/core'
-import { errorMessage } from './errors.js'
-import { describeFailure } from './retry.js'
-import { cleanup } from './post.js'
-import { isPost } from './state.js'
+import { StateKey } from './statekeys.js'
 
-// One bundle serves both steps; the state flag saved by main tells them apart. The post step
-// never loads main's code (its own chunk), which keeps the cleanup's start cheap.
-const post = isPost()
-const step = post ? cleanup() : import('./main.js').then(async m => m.run())
-step.catch((e: unknown) => {
-  if (post) core.warning(errorMessage(e))
-  else core.setFailed(describeFailure(e))
-})
+// One bundle serves both steps; the state main saved tells them apart, read as @actions/core's
+// getState reads it, before anything else loads. A release that went through cleaned up at the
+// end of main, so its post step loads nothing more: its cost is Node's start. The post step
+// never loads main's code, nor main the post step's entry.
+const saved = (key: string): string => process.env[`STATE_${key}`] ?? ''
+if (saved(StateKey.isPost) !== 'true') await import('./main.js').then(async m => m.runMain())
+else if (saved(StateKey.cleaned) !== 'true') await import('./post.js').then(async m => m.runPost())

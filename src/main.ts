@@ -18,7 +18,13 @@ import { describeFailure } from './retry.js'
 import { retrying } from './retrying.js'
 import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
 import { installRequestedBuildx, logIn, setUpBuilder, setUpBuildx, setUpEmulation } from './setup.js'
+import { cleanup } from './post.js'
 import * as state from './state.js'
+
+/** The main step; its failures fail the step. */
+export async function runMain(): Promise<void> {
+  await run().catch((e: unknown) => core.setFailed(describeFailure(e)))
+}
 
 export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
   state.markMainStarted()
@@ -33,6 +39,10 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
     const df = readDockerfile(inputs, workspace, plan.merging)
     const result = await release(docker, plan, df, workspace)
     await writeOutputs(result)
+    // Cleaned up here once the release went through, so the post step has nothing to load or
+    // run; after a failure or a cancellation the post step does it from the saved state.
+    await cleanup(docker, state.readState(state.savedHere))
+    state.markCleaned()
   } catch (e: unknown) {
     if (e instanceof PreflightError) await writeFailureSummary(e.reports)
     core.setFailed(describeFailure(e))

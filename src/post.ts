@@ -5,11 +5,18 @@ import { DockerCli } from './docker.js'
 import { keepsLoginsInside, removePrivateConfig } from './dockerconfig.js'
 import { errorMessage } from './errors.js'
 import { logout } from './login.js'
-import { readState } from './state.js'
+import { readState, type SavedState } from './state.js'
 
-/** Undoes what main created, from what main saved; every failure is only a warning. */
-export async function cleanup(docker: DockerCli = new DockerCli()): Promise<void> {
-  const saved = readState()
+/** The post step: cleans up, and never fails the job. */
+export async function runPost(): Promise<void> {
+  await cleanup().catch((e: unknown) => core.warning(errorMessage(e)))
+}
+
+/**
+ * Undoes what main created, from what main saved; every failure is only a warning. Main runs it
+ * itself after a release that went through, the post step after one that did not.
+ */
+export async function cleanup(docker: DockerCli = new DockerCli(), saved: SavedState = readState()): Promise<void> {
   if (saved.buildxPath && fs.existsSync(saved.buildxPath)) docker.buildxPath = saved.buildxPath
   const privateConfig = saved.dockerConfig && fs.existsSync(saved.dockerConfig) ? saved.dockerConfig : ''
   if (privateConfig) process.env.DOCKER_CONFIG = privateConfig

@@ -1,13 +1,7 @@
 import * as core from '@actions/core'
+import { StateKey } from './statekeys.js'
 
-/** State keys, written once here. Values never hold a secret: the state file is readable by later steps. */
-export const StateKey = {
-  isPost: 'isPost',
-  builder: 'builder',
-  buildxPath: 'buildxPath',
-  dockerConfig: 'dockerConfig',
-  logins: 'logins'
-} as const
+export { StateKey } from './statekeys.js'
 
 /** The slice of `core` the state helpers need; tests pass a map-backed one. */
 export interface StateStore {
@@ -15,9 +9,21 @@ export interface StateStore {
   getState(name: string): string
 }
 
+/** What this process saved: main cleans up after itself from it (the post step reads the saved state). */
+const savedByThisProcess = new Map<string, string>()
+
 export const actionsState: StateStore = {
-  saveState: (name, value) => core.saveState(name, value),
+  saveState: (name, value) => {
+    savedByThisProcess.set(name, value)
+    core.saveState(name, value)
+  },
   getState: name => core.getState(name)
+}
+
+/** The state as this process saved it so far. */
+export const savedHere: StateStore = {
+  saveState: (name, value) => actionsState.saveState(name, value),
+  getState: name => savedByThisProcess.get(name) ?? ''
 }
 
 export interface SavedState {
@@ -70,4 +76,9 @@ export function readState(store: StateStore = actionsState): SavedState {
     dockerConfig: store.getState(StateKey.dockerConfig),
     logins
   }
+}
+
+/** Main cleaned up after itself: the post step has nothing to do. */
+export function markCleaned(store: StateStore = actionsState): void {
+  store.saveState(StateKey.cleaned, 'true')
 }

@@ -114,10 +114,13 @@ function expectRelease(r: RunResult, calls: string[][], image: string, context: 
   // BuildKit would push every blob and manifest again for each tag on the build command.
   expect(build.flatMap((a, i) => (build[i - 1] === '--tag' ? [a] : []))).toEqual([`${image}:1.2.3`])
   expect(build).toContain('--push')
-  // The post step removes the builder; the login went to a private Docker config, which the
-  // post step deletes with the credentials in it, so no logout call is needed.
+  // Main removes the builder once the release went through; the login went to a private Docker
+  // config, which main deletes with the credentials in it, so no logout call is needed. The
+  // post step then has nothing to do, and makes no call.
   expect(calls[calls.length - 1]).toEqual(['buildx', 'rm', '--force', builder])
-  expect(r.post?.stdout).toContain(`credentials for ${registry} removed with the private Docker config`)
+  expect(r.main.stdout).toContain(`credentials for ${registry} removed with the private Docker config`)
+  expect(r.state.cleaned).toBe('true')
+  expect(r.post?.stdout).toBe('')
   expect(existsSync(r.state.dockerConfig!)).toBe(false)
 
   const seen = new Set<string>()
@@ -166,26 +169,39 @@ test(
   90_000
 )
 
-test('the post step loads neither main’s code nor an HTTP client', () => {
-  // Node's built-in modules loaded by the post step with nothing to clean up, from the process
-  // itself. http/https/tls come only with @actions/http-client (undici), zlib only with main's
-  // checks: either one here would put their load time into every post step again.
-  const work = tempDir('post-load')
+/** Node's built-in modules the bundle's entry loads as a post step with this state and nothing to clean up. */
+function postStepBuiltins(name: string, state: Record<string, string>): string[] {
+  const work = tempDir(name)
   const hook = path.join(work, 'hook.mjs')
   writeFileSync(
     hook,
     "process.on('exit', () => process.stdout.write('\\nLOADED ' + JSON.stringify(process.moduleLoadList.filter(m => m.startsWith('NativeModule ')).map(m => m.slice(13))) + '\\n'))\n"
   )
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('STATE_') && !name.startsWith('INPUT_')))
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('STATE_') && !key.startsWith('INPUT_')))
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, path.join(repoRoot, 'dist', 'index.js')], {
     cwd: work,
-    env: { ...env, STATE_isPost: 'true', RUNNER_TEMP: work },
+    env: { ...env, ...Object.fromEntries(Object.entries(state).map(([key, value]) => [`STATE_${key}`, value])), RUNNER_TEMP: work },
     encoding: 'utf8'
   })
   expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' })
   const line = r.stdout.split('\n').find(l => l.startsWith('LOADED '))
-  const loaded = JSON.parse(line!.slice('LOADED '.length)) as string[]
+  return JSON.parse(line!.slice('LOADED '.length)) as string[]
+}
+
+test('the post step loads neither main’s code nor an HTTP client', () => {
+  // After a failed main: the post step's own chunk. http/https/tls come only with
+  // @actions/http-client (undici), zlib only with main's checks: either one here would put
+  // their load time into every post step again.
+  const loaded = postStepBuiltins('post-load', { isPost: 'true' })
   expect(loaded).toContain('child_process')
   const unwanted = ['http', 'https', 'tls', 'http2', 'internal/deps/undici/undici', 'zlib']
   expect(loaded.filter(m => unwanted.includes(m))).toEqual([])
+})
+
+test('after a release that went through, the post step loads nothing beyond its entry', () => {
+  // Main cleaned up: no toolkit, no child process, no crypto.
+  const loaded = postStepBuiltins('post-cleaned', { isPost: 'true', cleaned: 'true' })
+  const fresh = postStepBuiltins('bare-entry', { isPost: 'true' })
+  expect(fresh).toContain('child_process')
+  expect(loaded.filter(m => ['child_process', 'crypto', 'http', 'https', 'zlib'].includes(m))).toEqual([])
 })

@@ -313,10 +313,10 @@ describe('faults', () => {
   )
 
   test(
-    'with a credential helper in the runner’s config, the post step logs out before it deletes the private config',
+    'with a credential helper in the runner’s config, the step logs out before it deletes the private config',
     async () => {
       // A helper (for another registry) stays in the private config, so the logins may not all
-      // be in its config.json: the post step runs docker logout instead of trusting the deletion.
+      // be in its config.json: the cleanup runs docker logout instead of trusting the deletion.
       const dockerConfig = newDockerConfig()
       writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ credHelpers: { 'other-registry.invalid': 'no-such-helper' } }))
       const { bin, dir } = await wrappedDocker('faults-helper-bin', 'echo "$*" >> "$(dirname "$0")/../calls.log"')
@@ -331,7 +331,7 @@ describe('faults', () => {
       expectExit(r.main, 0, r, 'main')
       expectExit(r.post, 0, r, 'post')
       expect(readFileSync(calls, 'utf8').split('\n')).toContain(`logout ${tc.registry}`)
-      expect(r.post?.stdout).not.toContain('removed with the private Docker config')
+      expect(r.log).not.toContain('removed with the private Docker config')
       await expectCleanedUp(r)
     },
     BUILD_TIMEOUT

@@ -1,12 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import {
   StateKey,
+  actionsState,
   isPost,
+  markCleaned,
   markMainStarted,
   readState,
   saveBuilder,
   saveBuildxPath,
   saveDockerConfig,
   saveLogins,
+  savedHere,
   type SavedState,
   type StateStore
 } from '../../src/state.js'
@@ -72,5 +78,39 @@ describe('state round trip', () => {
     saveBuilder('b', store)
     store.saveState(StateKey.logins, raw)
     expect(readState(store)).toEqual({ ...EMPTY, builder: 'b', logins })
+  })
+})
+
+describe('what this process saved', () => {
+  let dir: string
+  const previous = process.env.GITHUB_STATE
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'state-'))
+    // The runner creates the file; the toolkit only appends to it.
+    process.env.GITHUB_STATE = path.join(dir, 'state')
+    writeFileSync(process.env.GITHUB_STATE, '')
+  })
+  afterEach(() => {
+    if (previous === undefined) delete process.env.GITHUB_STATE
+    else process.env.GITHUB_STATE = previous
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('main reads back what it saved for the post step, which main cannot read from the environment', () => {
+    saveBuilder('multiarch-release-7-1-0a0b0c', actionsState)
+    saveDockerConfig('runner-temp/docker-config', actionsState)
+    saveLogins(['ghcr.io'], actionsState)
+    expect(actionsState.getState(StateKey.builder)).toBe('')
+    expect(readState(savedHere)).toEqual({ builder: 'multiarch-release-7-1-0a0b0c', buildxPath: '', dockerConfig: 'runner-temp/docker-config', logins: ['ghcr.io'] })
+    // And the post step gets the same through the state file.
+    const file = readFileSync(path.join(dir, 'state'), 'utf8')
+    expect(file).toContain('builder<<')
+    expect(file).toContain('multiarch-release-7-1-0a0b0c')
+  })
+
+  test('cleaned is saved for the post step', () => {
+    const store = new MapStore()
+    markCleaned(store)
+    expect(store.getState(StateKey.cleaned)).toBe('true')
   })
 })
