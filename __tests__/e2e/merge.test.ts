@@ -9,6 +9,7 @@ import { createArgs, removeBuilder } from '../../src/builder.js'
 import { DockerCli } from '../../src/docker.js'
 import { checkLegs, mergeRelease, pushByDigestOutput, type Leg } from '../../src/merge.js'
 import { parsePlatforms } from '../../src/platforms.js'
+import { retrying } from '../../src/retrying.js'
 import { newDockerConfig, requireToolchain, secondAddress, tempDir, uniqueRepo, writeProject } from './helpers.js'
 import * as registry from './registry.js'
 
@@ -19,6 +20,9 @@ const TIMEOUT = 10 * 60 * 1000
 const ZERO = `sha256:${'0'.repeat(64)}`
 
 const docker = new DockerCli()
+// As main merges: with the retries of every registry call. The registry answers a 500 now and
+// then when a manifest pushed a moment before is read while it still writes its links.
+const merging = retrying(docker, { retries: 3, log: () => undefined })
 const savedDockerConfig = process.env.DOCKER_CONFIG
 let builder = ''
 let project = ''
@@ -184,7 +188,7 @@ describe('checkLegs', () => {
 describe('mergeRelease', () => {
   test('pushes one index under both tags holding the legs\' images and their attestations', async () => {
     const image = `${host}/${indexRepo}`
-    const result = await mergeRelease(docker, {
+    const result = await mergeRelease(merging, {
       images: [image],
       refs: [`${image}:1.2.3`, `${image}:latest`],
       digests: { 'linux/amd64': amd64.digest, 'linux/arm64': arm64.digest },
@@ -214,7 +218,7 @@ describe('mergeRelease', () => {
 
   test('merges bare manifests into a Docker manifest list, and says the annotations could not go in', async () => {
     const image = `${host}/${plainRepo}`
-    const result = await mergeRelease(docker, {
+    const result = await mergeRelease(merging, {
       images: [image],
       refs: [`${image}:2.0.0`],
       digests: { 'linux/arm64': plainArm64.digest, 'linux/amd64': plainAmd64.digest },
@@ -237,7 +241,7 @@ describe('mergeRelease', () => {
   test('takes one index named for both its platforms, and copies the index to the tags of a second image', async () => {
     const image = `${host}/${bothRepo}`
     const otherRepo = uniqueRepo('merge-copy')
-    const result = await mergeRelease(docker, {
+    const result = await mergeRelease(merging, {
       images: [image, `${host}/${otherRepo}`],
       refs: [`${image}:3`, `${host}/${otherRepo}:3`],
       digests: { 'linux/amd64': both.digest, 'linux/arm64': both.digest },
