@@ -686,7 +686,8 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     line(`| ${label} | ${ms(step)} | ${ms(docker)} | ${ms(cpu.bare)} | ${ms(step - docker - cpu.bare)} |`)
   }
   line('')
-  line(`Loading the bundle: a post step with nothing to clean up (Node starts, loads dist/index.js and the post step's chunks, makes no docker call) takes ${spread(idle, ms)} ` +
+  line('Loading the bundle: after a release that went through, main has cleaned up and the post step loads only the bundle\'s entry (the post column above). ' +
+    `After a failed main, a post step with nothing to clean up (Node starts, loads dist/index.js and the post step's chunks, makes no docker call) takes ${spread(idle, ms)} ` +
     `wall and ${ms(cpu.idle)} CPU, against ${ms(bare.median)} wall and ${ms(cpu.bare)} CPU for \`node -e 0\`: ` +
     `about ${ms(idle.median - bare.median)} wall (${ms(cpu.idle - cpu.bare)} CPU) goes to loading the post step's code. Main loads its own chunks besides.`)
   line('')
@@ -749,14 +750,14 @@ function report({ startedAt, seconds, machine, a, bundleInfo, b, c, skipped }) {
     const aPhase = name => ms(median(b.a.map(r => r.phases[name] ?? 0)))
     const bStep = name => ms(median(b.b.map(r => r.steps[name] ?? 0)))
     // The bare command that does what each phase of the action does, where there is one.
-    const counterpart = { Login: 'login', Builder: 'create', 'Build and push': 'build', Digests: 'inspect' }
+    const counterpart = { Login: ['login'], Builder: ['create'], 'Build and push': ['build'], Digests: ['inspect'], Cleanup: ['logout', 'rm'] }
     line('| A phase (main logs it) | A (median) | B command doing the same | B (median) |')
     line('|---|---|---|---|')
     for (const name of phaseNames(b.a)) {
-      const step = counterpart[name]
-      line(`| ${name} | ${aPhase(name)} | ${step ? `${step}` : '–'} | ${step ? bStep(step) : '–'} |`)
+      const steps = counterpart[name]
+      line(`| ${name} | ${aPhase(name)} | ${steps ? steps.join(' + ') : '–'} | ${steps ? steps.map(bStep).join(' + ') : '–'} |`)
     }
-    line(`| post step (whole, Node start included) | ${ms(median(b.a.map(r => r.post)))} | logout + rm | ${bStep('logout')} + ${bStep('rm')} |`)
+    line(`| post step (whole, Node start included) | ${ms(median(b.a.map(r => r.post)))} | – | – |`)
     line('')
     line('A runs QEMU, Login and Builder concurrently, and after the build Digests, Tag and the checks; B runs its commands one after another. ' +
       'B reads the index with `imagetools inspect --raw`; A reads it, and writes its tags, over the registry API with the login\'s credentials. ' +
