@@ -41,8 +41,7 @@ export async function run(docker: DockerCli = new DockerCli()): Promise<void> {
     await writeOutputs(result)
     // Cleaned up here once the release went through, so the post step has nothing to load or
     // run; after a failure or a cancellation the post step does it from the saved state.
-    await phase('Cleanup', () => cleanup(docker, state.readState(state.savedHere)))
-    state.markCleaned()
+    if (await phase('Cleanup', () => cleanup(docker, state.readState(state.savedHere)))) state.markCleaned()
   } catch (e: unknown) {
     if (e instanceof PreflightError) await writeFailureSummary(e.reports)
     core.setFailed(describeFailure(e))

@@ -254,6 +254,32 @@ describe('faults', () => {
   )
 
   test(
+    'when main cannot remove its builder after the release, the post step does',
+    async () => {
+      // The first `buildx rm` fails (main's), the next one (the post step's) runs the real CLI.
+      const { bin, dir } = await wrappedDocker(
+        'faults-rm-bin',
+        `if [ "$1 $2" = "buildx rm" ] && [ ! -e "$(dirname "$0")/../rm-failed" ]; then touch "$(dirname "$0")/../rm-failed"; echo 'ERROR: failed to remove builder: device busy' >&2; exit 1; fi`
+      )
+      const repo = uniqueRepo('faults-rm')
+      const r = await run({
+        name: 'faults-rm',
+        inputs: { images: `${tc.registry}/${repo}`, registry: tc.registry, username: tc.user, password: tc.password },
+        env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` }
+      })
+      expectExit(r.main, 0, r, 'main')
+      expectExit(r.post, 0, r, 'post')
+      expect(existsSync(path.join(dir, 'rm-failed'))).toBe(true)
+      expect(r.main.stdout).toMatch(/::warning::Could not remove builder multiarch-release-\S+: .*device busy/)
+      // Not marked as cleaned: the post step removed the builder, the private config already gone.
+      expect(r.state.cleaned).toBeUndefined()
+      expect(r.post?.stdout).toContain(`builder ${r.state.builder}: `)
+      await expectCleanedUp(r)
+    },
+    BUILD_TIMEOUT
+  )
+
+  test(
     'a step cancelled during the build is cleaned up by its post step, and the next run succeeds',
     async () => {
       const repo = uniqueRepo('faults-killed')
