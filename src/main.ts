@@ -13,12 +13,12 @@ import { Input, readInputs } from './inputs.js'
 import { writeFailureSummary, writeOutputs, type ReleaseResult } from './outputs.js'
 import { concurrently, heldLog, phase, type PhaseLog } from './phases.js'
 import { checkLatest, gatesTags, planRelease, type ReleasePlan } from './plan.js'
+import { cleanup } from './post.js'
 import { buildPlan, merge, readDigests, tagIndex, tagsAfterBuild } from './publish.js'
 import { describeFailure } from './retry.js'
 import { retrying } from './retrying.js'
 import { secretBuildArgsWarning, secretLookingBuildArgs } from './secretargs.js'
 import { installRequestedBuildx, logIn, setUpBuilder, setUpBuildx, setUpEmulation } from './setup.js'
-import { cleanup } from './post.js'
 import * as state from './state.js'
 
 /** The main step; its failures fail the step. */

@@ -25,7 +25,7 @@ export async function cleanup(docker: DockerCli = new DockerCli(), saved: SavedS
   const privateConfig = saved.dockerConfig && fs.existsSync(saved.dockerConfig) ? saved.dockerConfig : ''
   if (privateConfig) process.env.DOCKER_CONFIG = privateConfig
 
-  // The builder's removal runs beside the logouts (the post step costs the longer of the two, not
+  // The builder's removal runs beside the logouts (the cleanup costs the longer of the two, not
   // the sum); the logouts run one after another, since each rewrites config.json. A private
   // config that holds the logins itself needs none: removing it removes the credentials.
   const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
