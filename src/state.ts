@@ -37,10 +37,6 @@ export interface SavedState {
   logins: string[]
 }
 
-export function isPost(store: StateStore = actionsState): boolean {
-  return store.getState(StateKey.isPost) === 'true'
-}
-
 export function markMainStarted(store: StateStore = actionsState): void {
   // Set at the start of main so the post step (same bundle) knows which role it has.
   store.saveState(StateKey.isPost, 'true')

@@ -4,7 +4,6 @@ import path from 'node:path'
 import {
   StateKey,
   actionsState,
-  isPost,
   markCleaned,
   markMainStarted,
   readState,
@@ -33,7 +32,7 @@ const EMPTY: SavedState = { builder: '', buildxPath: '', dockerConfig: '', login
 describe('state round trip', () => {
   test('nothing saved reads as empty, and main has not started', () => {
     const store = new MapStore()
-    expect([isPost(store), readState(store)]).toEqual([false, EMPTY])
+    expect([store.getState(StateKey.isPost), readState(store)]).toEqual(['', EMPTY])
   })
 
   test('everything main saves comes back in post', () => {
@@ -43,7 +42,7 @@ describe('state round trip', () => {
     saveBuildxPath('tool-cache/buildx/0.19.3/x64/buildx', store)
     saveDockerConfig('runner-temp/multiarch-release-x/docker-config', store)
     saveLogins(['docker.io', 'ghcr.io', '127.0.0.1:5000'], store)
-    expect(isPost(store)).toBe(true)
+    expect(store.getState(StateKey.isPost)).toBe('true')
     expect(readState(store)).toEqual({
       builder: 'multiarch-release-42-1-a1b2c3',
       buildxPath: 'tool-cache/buildx/0.19.3/x64/buildx',
