@@ -5,7 +5,6 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import type { Docker, ExecResult, RunOptions } from '../../src/docker.js'
 import type { HttpClient } from '../../src/http.js'
@@ -24,6 +23,7 @@ import {
   type TarEntry
 } from '../../src/verify.js'
 import { dockerCredentials, parseImageRef, RegistryClient } from '../../src/registry.js'
+import { httpResponse } from '../fixtures/http.js'
 
 const BUILDX = new URL('../fixtures/buildx/', import.meta.url)
 const VERIFY = new URL('../fixtures/verify/', import.meta.url)
@@ -109,20 +109,7 @@ describe('checkConfigs on captured imagetools output', () => {
       const url = new URL(String(input))
       requests.push(`${request?.method ?? 'GET'} ${url.pathname}`)
       const body = routes[url.pathname]
-      const text = body === undefined ? 'not found' : JSON.stringify(body)
-      const status = body === undefined ? 404 : 200
-      return {
-        status,
-        statusText: status === 200 ? 'OK' : 'Not Found',
-        ok: status === 200,
-        url: url.href,
-        header: () => undefined,
-        headers: {},
-        bytes: async () => Buffer.from(text),
-        text: async () => text,
-        body: Readable.from([text]),
-        discard: () => undefined
-      }
+      return body === undefined ? httpResponse(url.href, 404, 'not found') : httpResponse(url.href, 200, JSON.stringify(body))
     }
     const check = await manifestCheck('127.0.0.1:5999/app', { 'linux/amd64': 'sha256:a', 'linux/arm64': 'sha256:b' }, { http: fakeHttp })
     expect(check.problems).toEqual(['linux/arm64 (sha256:b) is an image whose config says linux/amd64: the index entry names the wrong platform'])
